@@ -1,0 +1,200 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import pRetry from "p-retry";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+
+export type { PrismaClient };
+
+/**
+ * One handle on the database, embedded (PGlite) or PostgreSQL. Prisma serves the domain
+ * code; `query`/`exec` go straight to the driver for the few hot or multi-statement paths
+ * (migrations, the dispatcher's queue queries) and `listen`/`notify` carry wake-ups and
+ * live updates between processes (Prisma itself cannot receive notifications).
+ */
+export interface Database {
+  readonly kind: "pglite" | "postgres";
+  readonly prisma: PrismaClient;
+  /** Parameterised single statement through the raw driver. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** One or more statements, no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Subscribe to a NOTIFY channel; resolves once listening. Returns an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Runs fn on ONE connection for its whole duration (session advisory locks, hand-written
+   * BEGIN/COMMIT). On PGlite there is only one connection: other queries wait meanwhile.
+   */
+  withConnection<T>(fn: (query: RawQuery) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export type RawQuery = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir?: string;
+  poolSize?: number;
+  /** An already-created PGlite (tests share a migrated template this way). */
+  pglite?: PGlite;
+  onError?: (err: Error) => void;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onError);
+  return openPglite(opts);
+}
+
+async function openPglite(opts: OpenOptions): Promise<Database> {
+  let pglite = opts.pglite;
+  if (!pglite) {
+    const dir = opts.dataDir ?? "./.hookgate";
+    mkdirSync(dir, { recursive: true });
+    pglite = await PGlite.create(`${dir}/pgdata`);
+  }
+  const db = pglite;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  let closed = false;
+  return {
+    kind: "pglite",
+    prisma,
+    async query<T>(sql: string, params?: unknown[]) {
+      const res = await db.query<T>(sql, params as unknown[] | undefined);
+      return res.rows;
+    },
+    async exec(sql: string) {
+      await db.exec(sql);
+    },
+    async listen(channel, onPayload) {
+      const unlisten = await db.listen(channel, onPayload);
+      return async () => {
+        if (!closed) await unlisten();
+      };
+    },
+    async notify(channel, payload) {
+      await db.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    },
+    async withConnection(fn) {
+      // exec() for parameterless SQL so that multi-statement migrations work; it returns
+      // the rows of the last statement.
+      return fn(async <T>(sql: string, params?: unknown[]) => {
+        if (params && params.length > 0) return (await db.query<T>(sql, params)).rows;
+        const results = await db.exec(sql);
+        return (results.at(-1)?.rows ?? []) as T[];
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      // PGlite MUST be closed or the process never exits (and the data dir stays locked).
+      await db.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number, onError?: (err: Error) => void): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  pool.on("error", (err) => onError?.(err));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  let listenClient: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  let closed = false;
+
+  // One dedicated connection carries every LISTEN of this process. If it drops, it is
+  // re-established (p-retry with backoff) and every channel is listened to again.
+  const connectListener = (): Promise<pg.Client> => {
+    connecting ??= pRetry(
+      async () => {
+        const client = new pg.Client({ connectionString: url });
+        client.on("notification", (msg) => {
+          for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? "");
+        });
+        client.on("error", (err) => {
+          onError?.(err);
+          if (listenClient === client) {
+            listenClient = undefined;
+            connecting = undefined;
+            client.end().catch(() => {});
+            if (!closed && listeners.size > 0) connectListener().catch((e) => onError?.(e));
+          }
+        });
+        await client.connect();
+        for (const channel of listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        listenClient = client;
+        return client;
+      },
+      { retries: 8, minTimeout: 100, maxTimeout: 5000, shouldRetry: () => !closed },
+    );
+    return connecting;
+  };
+
+  // Fail fast on an unreachable database with the driver's own message.
+  await pool.query("SELECT 1");
+
+  return {
+    kind: "postgres",
+    prisma,
+    async query<T>(sql: string, params?: unknown[]) {
+      const res = await pool.query(sql, params as unknown[] | undefined);
+      return res.rows as T[];
+    },
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+    async listen(channel, onPayload) {
+      let set = listeners.get(channel);
+      const first = !set;
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+      }
+      set.add(onPayload);
+      const client = await connectListener();
+      if (first && listenClient === client) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        const s = listeners.get(channel);
+        if (!s) return;
+        s.delete(onPayload);
+        if (s.size === 0) {
+          listeners.delete(channel);
+          if (listenClient && !closed) await listenClient.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+        }
+      };
+    },
+    async notify(channel, payload) {
+      await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    },
+    async withConnection(fn) {
+      const conn = await pool.connect();
+      let broken = false;
+      try {
+        return await fn(async <T>(sql: string, params?: unknown[]) => {
+          try {
+            return (await conn.query(sql, params as unknown[] | undefined)).rows as T[];
+          } catch (err) {
+            if (!(err as { code?: string }).code) broken = true;
+            throw err;
+          }
+        });
+      } finally {
+        // A connection that failed below SQL level is destroyed, not returned to the pool.
+        conn.release(broken);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      const client = listenClient;
+      listenClient = undefined;
+      await client?.end().catch(() => {});
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
