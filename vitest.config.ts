@@ -1,0 +1,37 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: "pglite" runs every test on the embedded database; "postgres" runs the tests
+// that touch a database again on a real PostgreSQL (throwaway cluster from
+// test/support/global-postgres.ts, or HOOKGATE_TEST_DATABASE_URL). `vitest run` runs both;
+// `vitest run --project pglite` one. Tests get their database from test/support/db.ts.
+export default defineConfig({
+  test: {
+    pool: "forks",
+    // 2 cores; every PGlite instance is a few hundred MiB too.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // A leftover open handle (an unclosed PGlite, pool or server) must not hang the run silently:
+    // vitest reports it and exits after this long.
+    teardownTimeout: 15_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "pglite",
+          include: ["test/**/*.test.ts"],
+          env: { HOOKGATE_TEST_DB: "pglite" },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "postgres",
+          include: ["test/integration/**/*.test.ts", "test/db/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          env: { HOOKGATE_TEST_DB: "postgres" },
+          globalSetup: ["test/support/global-postgres.ts"],
+        },
+      },
+    ],
+  },
+});
