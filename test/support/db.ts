@@ -61,6 +61,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return TEST_DB === "postgres" ? createPostgresDatabase() : createPgliteDatabase();
 }
 
+/**
+ * A fresh database with NO migrations applied (not even _prisma_migrations), for tests of the
+ * migrator itself. Same close() contract as createTestDatabase().
+ */
+export async function createEmptyTestDatabase(): Promise<TestDatabase> {
+  if (TEST_DB === "postgres") return createPostgresDatabase("template0");
+  const pglite = await PGlite.create("memory://");
+  return wrapPglite(pglite);
+}
+
 export async function withTestDatabase<T>(fn: (t: TestDatabase) => Promise<T>): Promise<T> {
   const t = await createTestDatabase();
   try {
@@ -125,7 +135,10 @@ export function pgliteTemplate(): Promise<Blob> {
 }
 
 async function createPgliteDatabase(): Promise<TestDatabase> {
-  const pglite = await PGlite.create("memory://", { loadDataDir: await pgliteTemplate() });
+  return wrapPglite(await PGlite.create("memory://", { loadDataDir: await pgliteTemplate() }));
+}
+
+async function wrapPglite(pglite: PGlite): Promise<TestDatabase> {
   let db: Database;
   try {
     db = await openDatabase({ pglite });
@@ -170,8 +183,9 @@ export async function adminQuery(sql: string, params?: unknown[]): Promise<pg.Qu
   }
 }
 
-async function createPostgresDatabase(): Promise<TestDatabase> {
-  const { adminUrl, template } = testPostgresInfo();
+async function createPostgresDatabase(fromTemplate?: string): Promise<TestDatabase> {
+  const { adminUrl } = testPostgresInfo();
+  const template = fromTemplate ?? testPostgresInfo().template;
   counter += 1;
   const name = `hg_test_${process.pid}_${counter}_${randomBytes(3).toString("hex")}`;
   await adminQuery(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`);
