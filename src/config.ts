@@ -189,7 +189,8 @@ export const OPTIONS = [
     doc: "Base64 of 32 random bytes: encrypts signing secrets and sensitive headers at rest. Required with DATABASE_URL; embedded mode creates <data dir>/encryption.key (mode 0600).",
     parse: (raw, env) => {
       if (raw === "") {
-        if (env.DATABASE_URL) throw new Error("is required when DATABASE_URL is set (generate one: openssl rand -base64 32)");
+        if (env.DATABASE_URL)
+          throw new Error("is required when DATABASE_URL is set (generate one: openssl rand -base64 32)");
         return undefined;
       }
       const buf = Buffer.from(raw, "base64");
@@ -224,7 +225,8 @@ export const OPTIONS = [
     doc: "Delays before each retry after the first attempt (which is immediate). After the last, the delivery is FAILED.",
     parse: (raw) => {
       const parts = raw.split(",").map((s) => s.trim());
-      if (parts.length === 0 || parts.some((p) => p === "")) throw new Error("expected a comma-separated list of durations");
+      if (parts.length === 0 || parts.some((p) => p === ""))
+        throw new Error("expected a comma-separated list of durations");
       if (parts.length > 50) throw new Error("at most 50 retries");
       return parts.map(duration(0, 7 * 24 * 3600_000));
     },
@@ -236,7 +238,8 @@ export const OPTIONS = [
     doc: "Random spread applied to each retry delay (0.2 = ±20%).",
     parse: (raw) => {
       const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`must be a number between 0 and 1, got "${raw}"`);
+      if (!Number.isFinite(n) || n < 0 || n > 1)
+        throw new Error(`must be a number between 0 and 1, got "${raw}"`);
       return n;
     },
   },

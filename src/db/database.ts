@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
 import pRetry from "p-retry";
+import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 
@@ -96,7 +96,11 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, poolSize: number, onError?: (err: Error) => void): Promise<Database> {
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  onError?: (err: Error) => void,
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   pool.on("error", (err) => onError?.(err));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

@@ -111,7 +111,9 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<Migra
 
 /** Names of migrations not yet applied (for /ready). */
 export async function pendingMigrations(db: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const exists = await db.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
+  const exists = await db.query<{ t: string | null }>(
+    `SELECT to_regclass('"_prisma_migrations"')::text AS t`,
+  );
   const names = readMigrations(dir).map((m) => m.name);
   if (!exists[0]?.t) return names;
   const rows = await db.query<{ migration_name: string }>(

@@ -1,0 +1,126 @@
+import type { Config, Role } from "./config.js";
+import { type Database, openDatabase } from "./db/database.js";
+import { migrate } from "./db/migrate.js";
+import { createFirstAdminKeyIfNone, ensureAdminKey } from "./domain/api-keys.js";
+import type { App } from "./domain/app.js";
+import { ensureRootTenant } from "./domain/tenants.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
+import { policyFromConfig } from "./security/url-policy.js";
+import { type RunningServer, startServer } from "./server.js";
+
+/** Serialises first-start bootstrap between processes sharing one Postgres. */
+const BOOTSTRAP_LOCK_KEY = 72707370;
+
+export interface CreateAppOptions {
+  /** Use this database instead of opening one from config (tests). Not closed by app.close(). */
+  db?: Database;
+  logger?: Logger;
+}
+
+export interface AppHandle extends App {
+  close(): Promise<void>;
+}
+
+/** Opens the database, applies migrations and builds the shared App. */
+export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<AppHandle> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const db =
+    opts.db ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      onError: (err) => logger.warn({ err }, "database connection error"),
+    }));
+  try {
+    const result = await migrate(db);
+    if (result.applied.length > 0) logger.info({ applied: result.applied }, "applied migrations");
+    for (const name of result.modified)
+      logger.warn({ migration: name }, "applied migration was modified since");
+    const key = config.encryptionKey ?? loadOrCreateKeyFile(config.dataDir);
+    const app: App = {
+      config,
+      db,
+      prisma: db.prisma,
+      cipher: createCipher(key),
+      logger,
+      urlPolicy: policyFromConfig(config),
+      metrics: createMetrics(),
+    };
+    return {
+      ...app,
+      async close() {
+        if (!opts.db) await db.close();
+      },
+    };
+  } catch (err) {
+    if (!opts.db) await db.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Root tenant and admin keys on start: HOOKGATE_ADMIN_KEY is ensured; without it, a first
+ * start with no keys at all creates one and returns it (printed once by the CLI).
+ */
+export async function bootstrap(app: App): Promise<{ firstAdminKey: string | null }> {
+  return app.db.withConnection(async (query) => {
+    await query(`SELECT pg_advisory_lock(${BOOTSTRAP_LOCK_KEY})`);
+    try {
+      await ensureRootTenant(app);
+      if (app.config.adminKey) {
+        await ensureAdminKey(app, app.config.adminKey);
+        return { firstAdminKey: null };
+      }
+      return { firstAdminKey: await createFirstAdminKeyIfNone(app) };
+    } finally {
+      await query(`SELECT pg_advisory_unlock(${BOOTSTRAP_LOCK_KEY})`);
+    }
+  });
+}
+
+export interface Hookgate {
+  app: AppHandle;
+  server: RunningServer | null;
+  firstAdminKey: string | null;
+  /** Graceful stop: stop accepting, finish or release in-flight work, close the database. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions extends CreateAppOptions {
+  role?: Role;
+  port?: number;
+  host?: string;
+}
+
+/** Everything `hookgate serve` runs, for the CLI and for tests. */
+export async function startHookgate(config: Config, opts: StartOptions = {}): Promise<Hookgate> {
+  const role = opts.role ?? config.role;
+  const app = await createApp(config, opts);
+  let server: RunningServer | null = null;
+  try {
+    const { firstAdminKey } = await bootstrap(app);
+    if (role === "api" || role === "all") {
+      server = await startServer(app, { port: opts.port, host: opts.host });
+    }
+    let stopping: Promise<void> | null = null;
+    return {
+      app,
+      server,
+      firstAdminKey,
+      stop() {
+        stopping ??= (async () => {
+          await server?.close();
+          await app.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await server?.close().catch(() => {});
+    await app.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Database, PrismaClient } from "../db/database.js";
+import type { ApiKeyScope } from "../generated/prisma/client.js";
+import type { Metrics } from "../metrics.js";
+import type { UrlPolicy } from "../security/url-policy.js";
+
+/** What an encrypted-at-rest value needs; implemented by src/security/crypto.ts. */
+export interface Cipher {
+  encrypt(plain: string): string;
+  decrypt(token: string): string;
+}
+
+/**
+ * Everything the domain needs, built once per process (src/app.ts) and shared by the API and
+ * the dispatcher. Domain functions take it as their first argument; nothing here knows GraphQL.
+ */
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly prisma: PrismaClient;
+  readonly cipher: Cipher;
+  readonly logger: Logger;
+  readonly urlPolicy: UrlPolicy;
+  readonly metrics: Metrics;
+}
+
+/** Who is calling: an authenticated API key, confined to its tenant and that tenant's descendants. */
+export interface Actor {
+  keyId: string;
+  tenantId: string;
+  /** The tenant's materialised path ("/ten_root/ten_x/"); descendants' paths start with it. */
+  tenantPath: string;
+  scopes: ApiKeyScope[];
+}
+
+export function hasScope(actor: Actor, scope: ApiKeyScope): boolean {
+  return actor.scopes.includes("ADMIN") || actor.scopes.includes(scope);
+}

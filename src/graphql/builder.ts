@@ -1,0 +1,148 @@
+import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin, { ComplexityErrorKind } from "@pothos/plugin-complexity";
+import ErrorsPlugin from "@pothos/plugin-errors";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
+import { GraphQLError } from "graphql";
+import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import type { Actor, App } from "../domain/app.js";
+import { hasScope } from "../domain/app.js";
+import type PrismaTypes from "../generated/pothos-types.js";
+import { getDatamodel } from "../generated/pothos-types.js";
+import type { ApiKeyScope } from "../generated/prisma/client.js";
+
+/** Largest page any connection returns; asking for more is an error, not a silent clamp. */
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+export interface GraphQLContext {
+  app: App;
+  /** The authenticated caller, or null (then authError may say why). */
+  actor: Actor | null;
+  authError: string | null;
+  requestId: string;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+type PageArgs = { first?: number | null; last?: number | null };
+
+function checkedPageSize(args: PageArgs): number {
+  for (const [name, value] of [
+    ["first", args.first],
+    ["last", args.last],
+  ] as const) {
+    if (value != null && (value < 0 || value > MAX_PAGE_SIZE)) {
+      throw new GraphQLError(`${name} must be between 0 and ${MAX_PAGE_SIZE}, got ${value}`, {
+        extensions: { code: "BAD_USER_INPUT", argument: name },
+      });
+    }
+  }
+  return MAX_PAGE_SIZE;
+}
+
+/**
+ * The one SchemaBuilder. Plugins, context, scalars and defaults live here; no types do
+ * (each domain type has its own file beside this one; index.ts imports them all).
+ */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: { authenticated: boolean; scope: ApiKeyScope };
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin, SimpleObjectsPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: async (ctx) => ({
+      authenticated: ctx.actor !== null,
+      scope: (scope: ApiKeyScope) => ctx.actor !== null && hasScope(ctx.actor, scope),
+    }),
+    unauthorizedError: (_parent, ctx, _info, result) => {
+      if (!ctx.actor) {
+        return new GraphQLError(
+          ctx.authError ?? "Authentication required: send Authorization: Bearer <api key>",
+          {
+            extensions: { code: "UNAUTHENTICATED" },
+          },
+        );
+      }
+      const failure = result.failure as { kind?: string; scope?: string; parameter?: unknown };
+      const needed =
+        failure.kind === "AuthScope" && failure.scope === "scope" ? ` (requires ${failure.parameter})` : "";
+      return new GraphQLError(`Your API key lacks the scope for this field${needed}`, {
+        extensions: { code: "FORBIDDEN", requiredScope: failure.parameter ?? null },
+      });
+    },
+  },
+  errors: {
+    defaultTypes: [],
+    directResult: true,
+    defaultResultOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Payload` },
+    defaultUnionOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Result` },
+  },
+  prisma: {
+    client: (ctx) => ctx.app.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    defaultConnectionSize: DEFAULT_PAGE_SIZE,
+    maxConnectionSize: MAX_PAGE_SIZE,
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+  complexity: {
+    defaultComplexity: 1,
+    // Connections set their own multiplier from `first` (see connectionComplexity); plain
+    // lists in this schema are small and bounded.
+    defaultListMultiplier: 1,
+    limit: (ctx) => ({
+      complexity: ctx.app.config.graphqlMaxCost,
+      depth: ctx.app.config.graphqlMaxDepth,
+      breadth: 500,
+    }),
+    complexityError: (kind, result) =>
+      new GraphQLError(
+        kind === ComplexityErrorKind.Depth
+          ? `Query is too deep: depth ${result.depth} exceeds the limit of ${result.maxDepth}`
+          : kind === ComplexityErrorKind.Breadth
+            ? `Query selects too many fields: ${result.breadth} exceeds the limit of ${result.maxBreadth}`
+            : `Query is too costly: estimated cost ${result.complexity} exceeds the limit of ${result.maxComplexity}`,
+        { extensions: { code: "QUERY_TOO_COMPLEX", kind } },
+      ),
+  },
+});
+
+/**
+ * Spread into every connection field: refuses first/last above MAX_PAGE_SIZE with a clear
+ * error (rather than Pothos' silent clamp), and prices the field so that its page size
+ * multiplies the cost of what is selected inside it (the complexity limit then refuses
+ * endpoints(first:100){deliveries(first:100){attempts(first:100)}} before it runs).
+ */
+export const PAGINATION = {
+  maxSize: (args: PageArgs) => checkedPageSize(args),
+  defaultSize: DEFAULT_PAGE_SIZE,
+  complexity: (args: PageArgs) => ({
+    field: 2,
+    multiplier: Math.max(1, args.first ?? args.last ?? DEFAULT_PAGE_SIZE),
+  }),
+} as const;
+
+builder.addScalarType("DateTime", DateTimeResolver);
+builder.addScalarType("JSON", JSONResolver);
+
+builder.queryType({});
+builder.mutationType({});

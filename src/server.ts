@@ -1,0 +1,251 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { GraphQLError } from "graphql";
+import type { Context as WsContext } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import { createYoga, type YogaInitialContext } from "graphql-yoga";
+import { RateLimiterMemory } from "rate-limiter-flexible";
+import { WebSocketServer } from "ws";
+import { pendingMigrations } from "./db/migrate.js";
+import { authenticate } from "./domain/api-keys.js";
+import type { App } from "./domain/app.js";
+import type { GraphQLContext } from "./graphql/builder.js";
+import { schema } from "./graphql/index.js";
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
+
+interface ServerContext {
+  requestId: string;
+}
+
+type WsExtra = { request: IncomingMessage; socket: import("ws").WebSocket };
+
+/**
+ * node:http + graphql-yoga (HTTP and SSE) + graphql-ws (WebSocket), all on one port and the
+ * one path /graphql, plus /health, /ready and /metrics.
+ */
+export async function startServer(
+  app: App,
+  opts: { port?: number; host?: string } = {},
+): Promise<RunningServer> {
+  const { config, logger } = app;
+  const limiter =
+    config.apiRateLimitPerSecond > 0
+      ? new RateLimiterMemory({ points: config.apiRateLimitPerSecond, duration: 1 })
+      : null;
+
+  async function buildContext(
+    authorization: string | null | undefined,
+    requestId: string,
+  ): Promise<GraphQLContext> {
+    const ctx: GraphQLContext = { app, actor: null, authError: null, requestId };
+    if (!authorization) return ctx;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) {
+      ctx.authError = "Malformed Authorization header: expected 'Bearer <api key>'";
+      return ctx;
+    }
+    const result = await authenticate(app, match[1]!);
+    if (!result.ok) {
+      ctx.authError = result.reason;
+      return ctx;
+    }
+    if (limiter) {
+      try {
+        await limiter.consume(result.actor.keyId);
+      } catch {
+        throw new GraphQLError(
+          `Rate limit exceeded: at most ${config.apiRateLimitPerSecond} requests per second per API key`,
+          {
+            extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "retry-after": "1" } } },
+          },
+        );
+      }
+    }
+    ctx.actor = result.actor;
+    return ctx;
+  }
+
+  const yoga = createYoga<
+    ServerContext & Partial<WsContext<Record<string, unknown>, WsExtra>>,
+    GraphQLContext
+  >({
+    schema,
+    graphqlEndpoint: "/graphql",
+    graphiql: config.graphiql ? { title: "Hookgate" } : false,
+    landingPage: false,
+    maskedErrors: true,
+    logging: {
+      debug: (...a) => logger.debug(a.map(String).join(" ")),
+      info: (...a) => logger.info(a.map(String).join(" ")),
+      warn: (...a) => logger.warn(a.map(String).join(" ")),
+      error: (...a) => logger.error({ err: a[0] }, "graphql error"),
+    },
+    context: async (
+      initial: YogaInitialContext & ServerContext & Partial<WsContext<Record<string, unknown>, WsExtra>>,
+    ) => {
+      if (initial.connectionParams !== undefined || initial.extra) {
+        const auth = initial.connectionParams?.authorization;
+        return buildContext(typeof auth === "string" ? auth : null, initial.requestId ?? randomUUID());
+      }
+      return buildContext(initial.request.headers.get("authorization"), initial.requestId);
+    },
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "content-type"] }),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      EnvelopArmorPlugin({
+        maxDepth: { enabled: true, n: config.graphqlMaxDepth, ignoreIntrospection: true },
+        maxAliases: { enabled: true, n: config.graphqlMaxAliases },
+        maxTokens: { enabled: true, n: config.graphqlMaxTokens },
+        maxDirectives: { enabled: true, n: 50 },
+        // Cost is priced by the Pothos complexity plugin, which knows page sizes.
+        costLimit: { enabled: false },
+        blockFieldSuggestion: { enabled: !config.introspection },
+      }),
+    ],
+  });
+
+  const httpServer: Server = createServer((req, res) => {
+    const incoming = req.headers["x-request-id"];
+    const requestId = typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    handle(req, res, requestId).catch((err: unknown) => {
+      logger.error({ err, requestId }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error", requestId });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/health") return sendJson(res, 200, { status: "ok" });
+    if (path === "/ready") {
+      try {
+        const pending = await pendingMigrations(app.db);
+        if (pending.length > 0) return sendJson(res, 503, { status: "migrations pending", pending });
+        return sendJson(res, 200, { status: "ready" });
+      } catch (err) {
+        logger.warn({ err }, "readiness check failed");
+        return sendJson(res, 503, { status: "database unreachable" });
+      }
+    }
+    if (path === "/metrics") {
+      res.writeHead(200, { "content-type": app.metrics.registry.contentType });
+      res.end(await app.metrics.registry.metrics());
+      return;
+    }
+    if (path === "/graphql") {
+      const length = Number(req.headers["content-length"] ?? 0);
+      if (length > config.maxRequestBytes) {
+        req.resume();
+        return sendJson(res, 413, {
+          errors: [
+            {
+              message: `Request body too large: ${length} bytes exceeds the limit of ${config.maxRequestBytes}`,
+              extensions: { code: "PAYLOAD_TOO_LARGE" },
+            },
+          ],
+        });
+      }
+      if (req.method === "POST" && req.headers["content-length"] === undefined) {
+        req.resume();
+        return sendJson(res, 411, {
+          errors: [{ message: "Content-Length is required", extensions: { code: "LENGTH_REQUIRED" } }],
+        });
+      }
+      await yoga(req, res, { requestId });
+      return;
+    }
+    sendJson(res, 404, { error: "not found" });
+  }
+
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: "/graphql",
+    maxPayload: config.maxRequestBytes,
+  });
+  const wsServer = useServer<Record<string, unknown>, WsExtra>(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onConnect: async (ctx) => {
+        const auth = ctx.connectionParams?.authorization;
+        if (typeof auth !== "string") return false;
+        const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+        if (!match) return false;
+        const result = await authenticate(app, match[1]!);
+        return result.ok;
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const {
+          schema: s,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          requestId: randomUUID(),
+        });
+        const args = {
+          schema: s,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wss,
+  );
+  wss.on("connection", () => app.metrics.wsConnections.inc());
+  wss.on("connection", (socket) => socket.on("close", () => app.metrics.wsConnections.dec()));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(opts.port ?? config.port, opts.host ?? config.host, () => {
+      httpServer.off("error", reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    port: address.port,
+    url: `http://${host}:${address.port}`,
+    async close() {
+      await wsServer.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
