@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
 // Two projects: "pglite" runs every test on the embedded database; "postgres" runs the tests
@@ -5,6 +6,13 @@ import { defineConfig } from "vitest/config";
 // test/support/global-postgres.ts, or HOOKGATE_TEST_DATABASE_URL). `vitest run` runs both;
 // `vitest run --project pglite` one. Tests get their database from test/support/db.ts.
 export default defineConfig({
+  resolve: {
+    // graphql 16 has no "exports" map: Node (and so every externalised dependency, Yoga
+    // included) loads its CommonJS build, while Vite would pick the "module" (.mjs) build for
+    // our sources. Two copies of graphql break instanceof GraphQLError (errors get masked), so
+    // sources must load the same build Node does.
+    alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve("graphql") }],
+  },
   test: {
     pool: "forks",
     // 2 cores; every PGlite instance is a few hundred MiB too.
