@@ -42,7 +42,9 @@ describe(`migrations vs schema.prisma (${TEST_DB})`, () => {
   });
 
   it("produce exactly the schema schema.prisma describes", () => {
-    expect(diffSchemas(schemaA, schemaB)).toEqual([]);
+    const hint =
+      "A = prisma/migrations, B = schema.prisma. Missing a migration? node scripts/new-migration.mjs <name>";
+    expect(diffSchemas(schemaA, schemaB), hint).toEqual([]);
     expect(schemaA).toEqual(schemaB);
   });
 
