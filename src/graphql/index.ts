@@ -3,6 +3,9 @@ import { builder } from "./builder.js";
 import "./errors.js";
 import "./api-key.js";
 import "./tenant.js";
+import "./event.js";
+import "./delivery.js";
+import "./attempt.js";
 
 /** Built once per process. */
 export const schema = builder.toSchema({ sortSchema: true });
