@@ -135,7 +135,9 @@ export async function describeSchema(db: Database, schema = "public"): Promise<S
      ORDER BY t.typname, e.enumsortorder`,
     [schema],
   );
-  for (const e of enums) (out.enums[e.name] ??= []).push(e.label);
+  for (const e of enums) {
+    out.enums[e.name] = [...(out.enums[e.name] ?? []), e.label];
+  }
 
   const rels = await db.query<{ name: string; kind: string; def: string | null }>(
     `SELECT c.relname AS name, c.relkind::text AS kind,
