@@ -7,7 +7,7 @@
  *   // or: await withTestDatabase(async (t) => { ... });
  *
  * PGlite: the migrated template is built once and cached on disk as a data-dir tarball
- * (node_modules/.cache/hookgate-test/, keyed by the migrations and the PGlite version), so each
+ * (node_modules/.cache/hookgate-test/, keyed by the migrations, migrate.ts and the PGlite version), so each
  * call only loads it into a new in-memory instance (~0.3 s).
  * Postgres: each call is `CREATE DATABASE <unique> TEMPLATE <template>` on the server that
  * test/support/global-postgres.ts started (or HOOKGATE_TEST_DATABASE_URL); close() drops it.
@@ -95,6 +95,8 @@ function templateKey(): string {
   );
   h.update(`pglite ${pkg.version}\n`);
   for (const m of readMigrations()) h.update(`${m.name} ${m.checksum}\n`);
+  // The migrator too: it creates _prisma_migrations.
+  h.update(readFileSync(path.join(ROOT, "src/db/migrate.ts")));
   return h.digest("hex").slice(0, 16);
 }
 

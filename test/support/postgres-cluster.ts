@@ -40,6 +40,15 @@ export function findPostgresBinaries(): PostgresBinaries | undefined {
   return { initdb: path.join(bin, "initdb"), pgCtl: path.join(bin, "pg_ctl") };
 }
 
+/** runuser is in /usr/sbin, which a non-login PATH may lack. */
+function runuser(): string {
+  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+  const dir = dirs.find((d) => d && existsSync(path.join(d, "runuser")));
+  if (!dir)
+    throw new Error("running as root needs runuser (util-linux) to start PostgreSQL as user postgres");
+  return path.join(dir, "runuser");
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -72,7 +81,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   chmodSync(dir, 0o700);
 
   const run = (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+    const [file, argv] = asRoot ? [runuser(), ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
     const res = spawnSync(file, argv, { encoding: "utf8", cwd: dir, timeout: 60_000 });
     if (res.status !== 0) {
       const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-2000) : "";
