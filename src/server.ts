@@ -28,7 +28,23 @@ interface ServerContext {
   requestId: string;
 }
 
-type WsExtra = { request: IncomingMessage; socket: import("ws").WebSocket };
+type WsExtra = {
+  request: IncomingMessage;
+  socket: import("ws").WebSocket;
+  /** The connection's API key, kept to re-check revocation and expiry while it is open. */
+  auth?: { key: string; checkedAt: number };
+};
+
+/** How often an open WebSocket re-checks its key while results flow. */
+const WS_RECHECK_MS = 2000;
+/** graphql-ws close code used when the connection's key stops being valid. */
+const CLOSE_KEY_INVALID = 4403;
+
+function bearerKey(header: unknown): string | null {
+  if (typeof header !== "string") return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}
 
 /**
  * node:http + graphql-yoga (HTTP and SSE) + graphql-ws (WebSocket), all on one port and the
@@ -50,12 +66,12 @@ export async function startServer(
   ): Promise<GraphQLContext> {
     const ctx: GraphQLContext = { app, actor: null, authError: null, requestId };
     if (!authorization) return ctx;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) {
+    const key = bearerKey(authorization);
+    if (!key) {
       ctx.authError = "Malformed Authorization header: expected 'Bearer <api key>'";
       return ctx;
     }
-    const result = await authenticate(app, match[1]!);
+    const result = await authenticate(app, key);
     if (!result.ok) {
       ctx.authError = result.reason;
       return ctx;
@@ -179,14 +195,34 @@ export async function startServer(
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
       onConnect: async (ctx) => {
-        const auth = ctx.connectionParams?.authorization;
-        if (typeof auth !== "string") return false;
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-        if (!match) return false;
-        const result = await authenticate(app, match[1]!);
-        return result.ok;
+        const key = bearerKey(ctx.connectionParams?.authorization);
+        if (!key) return false;
+        const result = await authenticate(app, key);
+        if (!result.ok) return false;
+        ctx.extra.auth = { key, checkedAt: Date.now() };
+        return true;
+      },
+      onNext: async (ctx) => {
+        // Revocation reaches open sockets too: re-check the key at most every few seconds
+        // while results flow, and close the socket once it is no longer valid.
+        const auth = ctx.extra.auth;
+        if (!auth || Date.now() - auth.checkedAt < WS_RECHECK_MS) return;
+        auth.checkedAt = Date.now();
+        const result = await authenticate(app, auth.key);
+        if (!result.ok) ctx.extra.socket.close(CLOSE_KEY_INVALID, result.reason);
       },
       onSubscribe: async (ctx, _id, params) => {
+        // Every new operation on a socket re-authenticates: a key revoked since the socket
+        // opened gets its next message refused and the socket closed.
+        const auth = ctx.extra.auth;
+        const check = auth
+          ? await authenticate(app, auth.key)
+          : ({ ok: false, reason: "Not authenticated" } as const);
+        if (!check.ok) {
+          ctx.extra.socket.close(CLOSE_KEY_INVALID, check.reason);
+          return [new GraphQLError(check.reason, { extensions: { code: "UNAUTHENTICATED" } })];
+        }
+        auth!.checkedAt = Date.now();
         const {
           schema: s,
           execute,
