@@ -3,6 +3,7 @@ import { builder } from "./builder.js";
 import "./errors.js";
 import "./api-key.js";
 import "./tenant.js";
+import "./event-type.js";
 import "./event.js";
 import "./delivery.js";
 import "./attempt.js";
