@@ -10,7 +10,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 
 const env = { ...process.env };
-if (!env.PRISMA_SCHEMA_ENGINE_BINARY) env.PRISMA_SCHEMA_ENGINE_BINARY = existsSync("/bin/true") ? "/bin/true" : "true";
+if (!env.PRISMA_SCHEMA_ENGINE_BINARY)
+  env.PRISMA_SCHEMA_ENGINE_BINARY = existsSync("/bin/true") ? "/bin/true" : "true";
 env.PRISMA_HIDE_UPDATE_MESSAGE = "1";
 // The prisma-pothos-types generator is found through PATH, as npm scripts would.
 env.PATH = `${path.resolve("node_modules/.bin")}${path.delimiter}${env.PATH ?? ""}`;
@@ -27,4 +28,5 @@ run(process.execPath, ["node_modules/prisma/build/index.js", "generate"]);
 if (!process.argv.includes("--prisma-only")) {
   run(process.execPath, ["bin/hookgate.js", "schema", "print", "--output", "schema/schema.graphql"]);
   run(process.execPath, ["node_modules/@graphql-codegen/cli/esm/bin.js", "--config", "codegen.ts"]);
+  run(process.execPath, ["scripts/readme-config.mjs"]);
 }

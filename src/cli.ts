@@ -124,6 +124,14 @@ keys
     }
   });
 
+program
+  .command("config")
+  .description("print the configuration table (environment variables, defaults, meaning) as Markdown")
+  .action(async () => {
+    const { configTableMarkdown } = await import("./config.js");
+    process.stdout.write(`${configTableMarkdown()}\n`);
+  });
+
 const schemaCmd = program.command("schema").description("the GraphQL schema");
 schemaCmd
   .command("print")

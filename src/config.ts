@@ -412,3 +412,12 @@ export function loadConfig(env: Env = process.env): Config {
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({}), ...overrides };
 }
+
+/** The README's configuration table (kept in sync by `npm run generate`; a test checks it). */
+export function configTableMarkdown(): string {
+  const rows = (OPTIONS as readonly Option<keyof Config>[]).map(
+    (o) =>
+      `| \`${o.env}\` | ${o.default === "" ? "—" : `\`${o.default}\``} | ${o.doc.replace(/\|/g, "\\|")} |`,
+  );
+  return ["| Variable | Default | Meaning |", "| --- | --- | --- |", ...rows].join("\n");
+}

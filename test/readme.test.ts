@@ -1,0 +1,20 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { configTableMarkdown, OPTIONS } from "../src/config.js";
+
+const README = readFileSync(path.resolve(import.meta.dirname, "../README.md"), "utf8");
+
+describe("README stays true", () => {
+  it("documents every option with its real default (run `npm run generate` after changing src/config.ts)", () => {
+    const section = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(README)?.[1];
+    expect(section).toBe(configTableMarkdown());
+    for (const opt of OPTIONS) expect(section).toContain(`\`${opt.env}\``);
+  });
+
+  it("gives the two quick-start commands and the test command CI runs", () => {
+    expect(README).toContain("npm ci && npm start");
+    expect(README).toMatch(/^npm test\b/m);
+    expect(readFileSync(path.resolve(import.meta.dirname, "../.ci/run"), "utf8")).toMatch(/^npm test$/m);
+  });
+});
