@@ -4,9 +4,12 @@ import "./errors.js";
 import "./api-key.js";
 import "./tenant.js";
 import "./event-type.js";
+import "./endpoint.js";
 import "./event.js";
 import "./delivery.js";
 import "./attempt.js";
+import "./delivery-queries.js";
+import "./subscription.js";
 
 /** Built once per process. */
 export const schema = builder.toSchema({ sortSchema: true });
