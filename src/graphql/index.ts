@@ -4,6 +4,7 @@ import "./errors.js";
 import "./api-key.js";
 import "./tenant.js";
 import "./event-type.js";
+import "./endpoint.js";
 import "./event.js";
 import "./delivery.js";
 import "./attempt.js";
