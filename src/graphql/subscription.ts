@@ -1,4 +1,5 @@
 import { GraphQLError } from "graphql";
+import { hasScope } from "../domain/app.js";
 import { subtreePath } from "../domain/delivery-queries.js";
 import { type LiveSubscription, type LiveUpdate, liveUpdates } from "../domain/live.js";
 import { builder, type GraphQLContext } from "./builder.js";
@@ -98,6 +99,13 @@ builder.subscriptionFields((t) => ({
     args: { filter: t.arg({ type: DeliveryFilterInput }) },
     subscribe: async (_root, args, ctx) => {
       const actor = requireActor(ctx);
+      // authScopes alone is checked per event, not at subscribe time (the builder does not set
+      // scopeAuth.authorizeOnSubscribe): refuse here, before anything is held open.
+      if (!hasScope(actor, "DELIVERIES_READ")) {
+        throw new GraphQLError("Your API key lacks the scope for this field (requires DELIVERIES_READ)", {
+          extensions: { code: "FORBIDDEN", requiredScope: "DELIVERIES_READ" },
+        });
+      }
       const filter = deliveryFilterOf(args.filter);
       if (filter.since || filter.until) {
         throw new GraphQLError(
