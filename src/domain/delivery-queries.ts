@@ -5,8 +5,8 @@ import { visibleTenants } from "./tenants.js";
 /**
  * Read-side `where` clauses for events, deliveries and attempts. Each is confined to the
  * caller's tenant subtree first; the caller's filter can only narrow it.
- * `tenantId` narrows to that tenant and its descendants; a tenant the caller cannot see
- * yields nothing (never an error, so that its existence is not revealed).
+ * `tenantId` narrows to exactly that tenant (as EndpointFilter.tenantId does); a tenant the
+ * caller cannot see yields nothing (never an error, so that its existence is not revealed).
  */
 
 export interface TimeRange {
@@ -40,17 +40,25 @@ export interface AttemptFilter extends TimeRange {
 const NOTHING = { id: { in: [] as string[] } };
 
 /**
- * Path prefix of the subtree to read: the caller's, or the visible tenant `tenantId` names;
- * null when tenantId names a tenant the caller cannot see.
+ * Which tenants to read: the caller's subtree, or exactly the visible tenant `tenantId`
+ * names; null when tenantId names a tenant the caller cannot see.
  */
-export async function subtreePath(app: App, actor: Actor, tenantId?: string | null): Promise<string | null> {
-  if (tenantId == null) return actor.tenantPath;
-  if (tenantId === actor.tenantId) return actor.tenantPath;
+export async function tenantScope(
+  app: App,
+  actor: Actor,
+  tenantId?: string | null,
+): Promise<{ path: string; exact: boolean } | null> {
+  if (tenantId == null) return { path: actor.tenantPath, exact: false };
+  if (tenantId === actor.tenantId) return { path: actor.tenantPath, exact: true };
   const tenant = await app.prisma.tenant.findFirst({
     where: { id: tenantId, ...visibleTenants(actor) },
     select: { path: true },
   });
-  return tenant?.path ?? null;
+  return tenant ? { path: tenant.path, exact: true } : null;
+}
+
+function tenantWhere(scope: { path: string; exact: boolean }): Prisma.TenantWhereInput {
+  return scope.exact ? { path: scope.path } : { path: { startsWith: scope.path } };
 }
 
 function createdAt(range: TimeRange): { createdAt?: Prisma.DateTimeFilter } {
@@ -73,10 +81,10 @@ export async function eventWhere(
   actor: Actor,
   filter: EventFilter = {},
 ): Promise<Prisma.EventWhereInput> {
-  const path = await subtreePath(app, actor, filter.tenantId);
-  if (path === null) return NOTHING;
+  const scope = await tenantScope(app, actor, filter.tenantId);
+  if (scope === null) return NOTHING;
   return {
-    tenant: { path: { startsWith: path } },
+    tenant: tenantWhere(scope),
     ...(filter.type != null ? { type: filter.type } : {}),
     ...(filter.test != null ? { test: filter.test } : {}),
     ...(filter.idempotencyKey != null ? { idempotencyKey: filter.idempotencyKey } : {}),
@@ -89,10 +97,10 @@ export async function deliveryWhere(
   actor: Actor,
   filter: DeliveryFilter = {},
 ): Promise<Prisma.DeliveryWhereInput> {
-  const path = await subtreePath(app, actor, filter.tenantId);
-  if (path === null) return NOTHING;
+  const scope = await tenantScope(app, actor, filter.tenantId);
+  if (scope === null) return NOTHING;
   return {
-    tenant: { path: { startsWith: path } },
+    tenant: tenantWhere(scope),
     ...(filter.endpointId != null ? { endpointId: filter.endpointId } : {}),
     ...(filter.eventId != null ? { eventId: filter.eventId } : {}),
     ...(filter.eventType != null ? { eventType: filter.eventType } : {}),

@@ -21,6 +21,8 @@ import { DELIVERY_UPDATES_CHANNEL, type DeliveryUpdateSignal, decodeDeliveryUpda
 export interface LiveFilter {
   /** Subtree the subscriber may see: signals whose tenant path starts with it. */
   tenantPath: string;
+  /** Only signals of exactly this tenant path (a tenant in the subtree above). */
+  exactTenantPath?: string | null;
   endpointIds?: readonly string[] | null;
   eventTypes?: readonly string[] | null;
   statuses?: readonly string[] | null;
@@ -54,6 +56,7 @@ const DEFAULT_CACHE_MAX_ENTRIES = 2_000;
 
 export function matchesFilter(signal: DeliveryUpdateSignal, filter: LiveFilter): boolean {
   if (!signal.t.startsWith(filter.tenantPath)) return false;
+  if (filter.exactTenantPath != null && signal.t !== filter.exactTenantPath) return false;
   if (filter.endpointIds && !filter.endpointIds.includes(signal.e)) return false;
   if (filter.eventTypes && !filter.eventTypes.includes(signal.y)) return false;
   if (filter.statuses && !filter.statuses.includes(signal.s)) return false;

@@ -70,7 +70,9 @@ export const EventFilterInput = builder.inputType("EventFilter", {
     since: t.field({ type: "DateTime", description: "Created at or after (inclusive)." }),
     until: t.field({ type: "DateTime", description: "Created before (exclusive)." }),
     test: t.boolean({ description: "Only test events (true) or only real ones (false)." }),
-    tenantId: t.id({ description: "This tenant and its descendants (default: the caller's subtree)." }),
+    tenantId: t.id({
+      description: "Only this tenant's (default: the caller's tenant and all its descendants).",
+    }),
     idempotencyKey: t.string(),
   }),
 });
@@ -89,7 +91,9 @@ export const DeliveryFilterInput = builder.inputType("DeliveryFilter", {
     }),
     since: t.field({ type: "DateTime", description: "Created at or after (inclusive)." }),
     until: t.field({ type: "DateTime", description: "Created before (exclusive)." }),
-    tenantId: t.id({ description: "This tenant and its descendants (default: the caller's subtree)." }),
+    tenantId: t.id({
+      description: "Only this tenant's (default: the caller's tenant and all its descendants).",
+    }),
   }),
 });
 
@@ -273,5 +277,33 @@ builder.prismaObjectField("Delivery", "attempts", (t) =>
       query: () => ({ orderBy: { id: "desc" } }),
     },
     AttemptConnection,
+  ),
+);
+
+builder.prismaObjectField("Delivery", "endpoint", (t) =>
+  t.relation("endpoint", {
+    description: "The endpoint it is for (deleted ones too: history stays readable).",
+    // Deliveries are readable with DELIVERIES_READ; the endpoint's own details need its scope.
+    authScopes: { scope: "ENDPOINTS_READ" },
+  }),
+);
+
+builder.prismaObjectField("Endpoint", "deliveries", (t) =>
+  t.relatedConnection(
+    "deliveries",
+    {
+      cursor: "id",
+      ...PAGINATION,
+      description: "Its deliveries, newest first.",
+      authScopes: { scope: "DELIVERIES_READ" },
+      totalCount: true,
+      args: { status: t.arg({ type: [DeliveryStatusEnum], description: "Any of these statuses." }) },
+      // A delivery's tenant is its endpoint's, so a visible endpoint's deliveries are all visible.
+      query: (args) => ({
+        ...(args.status?.length ? { where: { status: { in: args.status } } } : {}),
+        orderBy: { id: "desc" },
+      }),
+    },
+    DeliveryConnection,
   ),
 );

@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import { hasScope } from "../domain/app.js";
-import { subtreePath } from "../domain/delivery-queries.js";
+import { tenantScope } from "../domain/delivery-queries.js";
 import { type LiveSubscription, type LiveUpdate, liveUpdates } from "../domain/live.js";
 import { builder, type GraphQLContext } from "./builder.js";
 import { requireActor } from "./context.js";
@@ -115,10 +115,11 @@ builder.subscriptionFields((t) => ({
           },
         );
       }
-      const path = (await subtreePath(ctx.app, actor, filter.tenantId)) ?? MATCHES_NOTHING;
+      const scope = await tenantScope(ctx.app, actor, filter.tenantId);
       const hub = hubOf(ctx);
       const sub = hub.subscribe({
-        tenantPath: path,
+        tenantPath: scope?.path ?? MATCHES_NOTHING,
+        exactTenantPath: scope?.exact ? scope.path : null,
         endpointIds: filter.endpointId ? [filter.endpointId] : null,
         eventTypes: filter.eventType ? [filter.eventType] : null,
         statuses: filter.status?.length ? filter.status : null,

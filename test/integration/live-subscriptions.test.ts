@@ -129,7 +129,9 @@ describe("deliveryUpdated", () => {
     const childOnly = wsSubscribe(client(s.childKey), UPDATES);
     // An invisible tenant id is not an error: it just matches nothing.
     const foreign = wsSubscribe(client(s.childKey), UPDATES, { filter: { tenantId: s.root.id } });
-    await untilSubscribed(hub(), 5);
+    // Exactly the root tenant's: not its children's.
+    const rootOnly = wsSubscribe(client(), UPDATES, { filter: { tenantId: s.root.id } });
+    await untilSubscribed(hub(), 6);
 
     await emit(signalFor(s.dB, s.root.path, "SUCCEEDED"));
     await emit(signalFor(s.dS, s.sibling.path, "FAILED"));
@@ -150,9 +152,11 @@ describe("deliveryUpdated", () => {
     expect(await seen(byStatus, 3)).toEqual(["S:FAILED", "A:FAILED", "B:FAILED"]);
     expect(await seen(byType, 2)).toEqual(["B:SUCCEEDED", "B:FAILED"]);
     expect(await seen(childOnly, 2)).toEqual(["C:SUCCEEDED", "C:RETRYING"]);
+    expect(await seen(rootOnly, 4)).toEqual(["B:SUCCEEDED", "A:FAILED", "A:SUCCEEDED", "B:FAILED"]);
     expect(byEndpoint.results.results).toHaveLength(2);
     expect(byStatus.results.results).toHaveLength(3);
     expect(childOnly.results.results).toHaveLength(2);
+    expect(rootOnly.results.results).toHaveLength(4);
     expect(foreign.results.results).toHaveLength(0);
   });
 

@@ -120,6 +120,8 @@ describe("read side: events, deliveries, attempts", () => {
     expect(await q({ eventType: "invoice.failed" })).toEqual([s.d2.id]);
     expect(await q({ since: at(10).toISOString(), until: at(21).toISOString() })).toEqual([s.d3.id, s.d2.id]);
     expect(await q({ tenantId: s.child.id })).toEqual([s.d3.id]);
+    // Exactly that tenant, as EndpointFilter.tenantId: the root's own, not its children's.
+    expect(await q({ tenantId: s.root.id })).toEqual([s.d4.id, s.d2.id, s.d1.id]);
     expect(await q({ tenantId: "ten_01J00000000000000000000000" })).toEqual([]);
     expect(await q({ endpointId: s.epRoot.id, status: ["PENDING"] })).toEqual([s.d4.id]);
   });
@@ -206,6 +208,40 @@ describe("read side: events, deliveries, attempts", () => {
     expect(await q({ since: at(5).toISOString() })).toEqual([s.e3.id, s.e2.id]);
     expect(await q({ until: at(10).toISOString() })).toEqual([s.e1.id]);
     expect(await q({ tenantId: s.child.id })).toEqual([s.e3.id]);
+    expect(await q({ tenantId: s.root.id })).toEqual([s.e2.id, s.e1.id]);
+  });
+
+  it("links deliveries and endpoints both ways, each behind its own scope", async () => {
+    const ep = ok(
+      await h.gql(
+        `query($id: ID!) { endpoint(id: $id) {
+          all: deliveries { totalCount edges { node { id endpoint { id } } } }
+          open: deliveries(status: [PENDING, RETRYING]) { totalCount edges { node { id } } }
+        } }`,
+        { id: s.epRoot.id },
+      ),
+    ).endpoint;
+    expect(ids(ep.all)).toEqual([s.d4.id, s.d2.id, s.d1.id]);
+    expect(ep.all.totalCount).toBe(3);
+    expect(ep.all.edges.map((e: any) => e.node.endpoint.id)).toEqual([s.epRoot.id, s.epRoot.id, s.epRoot.id]);
+    expect(ids(ep.open)).toEqual([s.d4.id]);
+    expect(ep.open.totalCount).toBe(1);
+
+    // A DELIVERIES_READ-only key reads the delivery but not the endpoint's details...
+    const denied = await h.gql(
+      `query($id: ID!) { delivery(id: $id) { id endpoint { url } } }`,
+      { id: s.d3.id },
+      s.childKey,
+    );
+    expect(denied.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(denied.errors?.[0]?.path).toEqual(["delivery", "endpoint"]);
+    // ...and an ENDPOINTS_READ-only key the endpoint but not its deliveries.
+    const noDeliveries = await h.gql(
+      `query($id: ID!) { endpoint(id: $id) { id deliveries { totalCount } } }`,
+      { id: s.epRoot.id },
+      s.endpointsOnlyKey,
+    );
+    expect(noDeliveries.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
 
   it("filters attempts and nests attempts under deliveries, newest first with counts", async () => {
@@ -258,6 +294,7 @@ describe("read side: events, deliveries, attempts", () => {
       deliveries(first: 50) {
         totalCount
         edges { node { id event { id type deliveries(first: 3) { totalCount edges { node { id } } } }
+          endpoint { id url }
           attempts(first: 5) { totalCount edges { node { id delivery { id } } } } } }
       }
     }`;
