@@ -1,6 +1,7 @@
 import type { Config, Role } from "./config.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
+import { createDispatcher, type Dispatcher } from "./dispatcher/index.js";
 import { createFirstAdminKeyIfNone, ensureAdminKey } from "./domain/api-keys.js";
 import type { App } from "./domain/app.js";
 import { ensureRootTenant } from "./domain/tenants.js";
@@ -84,6 +85,8 @@ export async function bootstrap(app: App): Promise<{ firstAdminKey: string | nul
 export interface Hookgate {
   app: AppHandle;
   server: RunningServer | null;
+  /** Running when the role is "dispatcher" or "all". */
+  dispatcher: Dispatcher | null;
   firstAdminKey: string | null;
   /** Graceful stop: stop accepting, finish or release in-flight work, close the database. */
   stop(): Promise<void>;
@@ -100,8 +103,13 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
   const role = opts.role ?? config.role;
   const app = await createApp(config, opts);
   let server: RunningServer | null = null;
+  let dispatcher: Dispatcher | null = null;
   try {
     const { firstAdminKey } = await bootstrap(app);
+    if (role === "dispatcher" || role === "all") {
+      dispatcher = createDispatcher(app);
+      await dispatcher.start();
+    }
     if (role === "api" || role === "all") {
       server = await startServer(app, { port: opts.port, host: opts.host });
     }
@@ -109,10 +117,13 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
     return {
       app,
       server,
+      dispatcher,
       firstAdminKey,
       stop() {
         stopping ??= (async () => {
-          await server?.close();
+          // The dispatcher MUST finish or release its in-flight work before the database closes,
+          // or those deliveries wait a whole lease before anyone may send them again.
+          await Promise.all([server?.close(), dispatcher?.stop()]);
           await app.close();
         })();
         return stopping;
@@ -120,6 +131,7 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
     };
   } catch (err) {
     await server?.close().catch(() => {});
+    await dispatcher?.stop().catch(() => {});
     await app.close().catch(() => {});
     throw err;
   }

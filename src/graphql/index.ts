@@ -10,6 +10,7 @@ import "./delivery.js";
 import "./attempt.js";
 import "./delivery-queries.js";
 import "./subscription.js";
+import "./publish.js";
 
 /** Built once per process. */
 export const schema = builder.toSchema({ sortSchema: true });

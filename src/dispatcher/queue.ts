@@ -1,0 +1,205 @@
+import type { Database } from "../db/database.js";
+import { DELIVERY_UPDATES_CHANNEL } from "../domain/signals.js";
+
+/**
+ * The queue's SQL. The deliveries table IS the queue (see the Delivery model in prisma/schema.prisma):
+ *
+ *   next_attempt_at is set exactly while a delivery has work to do (PENDING/RETRYING: when it is due;
+ *   SENDING: when the lease ends) and NULL once it is terminal.
+ *
+ * Every statement here keeps that invariant; a statement that left a non-terminal delivery with a NULL
+ * next_attempt_at would lose it for good (nothing would ever claim it again). Each statement is a single
+ * SQL statement (data-modifying CTEs), so it is atomic without an explicit transaction, which matters on
+ * PGlite where a hand-written BEGIN on the shared connection would swallow other callers' queries.
+ */
+
+export interface ClaimedRow {
+  id: string;
+  prev_status: "PENDING" | "RETRYING" | "SENDING";
+  event_id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  event_type: string;
+  attempt_count: number;
+  target_url: string | null;
+  trigger: "SCHEDULED" | "REPLAY" | "TEST";
+  url: string;
+  headers: unknown;
+  endpoint_status: "ENABLED" | "DISABLED";
+  deleted_at: Date | null;
+  rate_limit_per_second: number | null;
+  tenant_path: string;
+  secrets: string[] | null;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  payload: unknown;
+  created_at: Date;
+}
+
+// The claim takes due rows in due order, skipping rows other dispatchers hold locked, and takes a lease
+// on them in the same statement. It also returns what sending needs from the endpoint (fresh: a disabled
+// endpoint or a rotated secret is seen at once) and emits the SENDING status signal.
+const CLAIM_SQL = `
+WITH c AS (
+  SELECT id, status FROM deliveries
+  WHERE next_attempt_at <= now() AND NOT (endpoint_id = ANY($3::text[]))
+  ORDER BY next_attempt_at
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), u AS (
+  UPDATE deliveries d
+  SET status = 'SENDING', next_attempt_at = now() + $4::bigint * interval '1 millisecond',
+      locked_by = $1, updated_at = now()
+  FROM c WHERE d.id = c.id
+  RETURNING d.id, c.status AS prev_status, d.event_id, d.endpoint_id, d.tenant_id, d.event_type,
+            d.attempt_count, d.target_url, d.trigger
+)
+SELECT u.id, u.prev_status::text AS prev_status, u.event_id, u.endpoint_id, u.tenant_id, u.event_type,
+       u.attempt_count, u.target_url, u.trigger::text AS trigger,
+       e.url, e.headers, e.status::text AS endpoint_status, e.deleted_at, e.rate_limit_per_second,
+       t.path AS tenant_path,
+       ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
+             WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > now())
+             ORDER BY s.created_at DESC, s.id DESC) AS secrets,
+       pg_notify($5, json_build_object('d', u.id, 'a', NULL, 't', t.path, 'e', u.endpoint_id,
+                                       'y', u.event_type, 's', 'SENDING')::text) AS notified
+FROM u
+JOIN endpoints e ON e.id = u.endpoint_id
+JOIN tenants t ON t.id = u.tenant_id`;
+
+export function claimDue(
+  db: Database,
+  lock: string,
+  limit: number,
+  leaseMs: number,
+  excludeEndpoints: string[],
+): Promise<ClaimedRow[]> {
+  return db.query<ClaimedRow>(CLAIM_SQL, [lock, limit, excludeEndpoints, leaseMs, DELIVERY_UPDATES_CHANNEL]);
+}
+
+export function loadEvents(db: Database, ids: string[]): Promise<EventRow[]> {
+  return db.query<EventRow>("SELECT id, type, payload, created_at FROM events WHERE id = ANY($1::text[])", [
+    ids,
+  ]);
+}
+
+/** One finished (or given back) claim, as the completion statement takes it. */
+export interface Completion {
+  id: string;
+  /** The claim token the delivery was claimed with: the fence. */
+  lock: string;
+  status: "SUCCEEDED" | "RETRYING" | "FAILED" | "CANCELLED" | "PENDING";
+  /** Milliseconds from now until the next attempt; null for a terminal status. */
+  delay_ms: number | null;
+  /** True when an HTTP attempt was made: counts it, resets trigger and target_url. */
+  attempted: boolean;
+  attempt_id: string | null;
+  attempt_number: number | null;
+  url: string | null;
+  att_status: "SUCCEEDED" | "FAILED" | null;
+  trigger: string | null;
+  req_headers: Record<string, string> | null;
+  req_body: string | null;
+  resp_code: number | null;
+  resp_body: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  endpoint_id: string;
+  /** DeliveryUpdateSignal JSON, emitted only when the fenced update took effect. */
+  signal: string;
+}
+
+export type Health = "ok" | "fail" | "gone";
+
+/**
+ * Completes a batch in one statement: the fenced delivery updates, the attempt rows, endpoint health
+ * (failing_since, auto-disable) and the status signals.
+ *
+ * FENCE: a delivery is updated only while locked_by still holds the token it was claimed with. If its
+ * lease expired and another dispatcher claimed it, that dispatcher's state wins and this completion
+ * changes nothing on the delivery. The attempt row is written anyway: the request really went out and
+ * the receiver really answered, so the history must show it (its number may then repeat the number of
+ * the other dispatcher's attempt). Endpoint health is likewise fed by every real answer.
+ *
+ * Health writes are skipped when they would change nothing, so steady successful traffic never writes
+ * the endpoint row (it would otherwise be the hottest row in the database).
+ */
+const COMPLETE_SQL = `
+WITH x AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+    id text, lock text, status text, delay_ms bigint, attempted boolean,
+    attempt_id text, attempt_number int, url text, att_status text, trigger text,
+    req_headers jsonb, req_body text, resp_code int, resp_body text, duration_ms int, error text,
+    endpoint_id text, signal text)
+), upd AS (
+  UPDATE deliveries d SET
+    status = x.status::delivery_status,
+    next_attempt_at = CASE WHEN x.delay_ms IS NULL THEN NULL
+                           ELSE now() + x.delay_ms * interval '1 millisecond' END,
+    locked_by = NULL,
+    attempt_count = d.attempt_count + CASE WHEN x.attempted THEN 1 ELSE 0 END,
+    last_attempt_at = CASE WHEN x.attempted THEN now() ELSE d.last_attempt_at END,
+    trigger = CASE WHEN x.attempted THEN 'SCHEDULED'::attempt_trigger ELSE d.trigger END,
+    target_url = CASE WHEN x.attempted THEN NULL ELSE d.target_url END,
+    updated_at = now()
+  FROM x WHERE d.id = x.id AND d.locked_by = x.lock
+  RETURNING d.id
+), att AS (
+  INSERT INTO attempts (id, delivery_id, endpoint_id, attempt_number, url, status, trigger,
+                        request_headers, request_body, response_code, response_body, duration_ms,
+                        error_message, created_at)
+  SELECT x.attempt_id, x.id, x.endpoint_id, x.attempt_number, x.url, x.att_status::attempt_status,
+         x.trigger::attempt_trigger, x.req_headers, x.req_body, x.resp_code, x.resp_body, x.duration_ms,
+         x.error, now()
+  FROM x
+  WHERE x.attempt_id IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries dd WHERE dd.id = x.id)
+  RETURNING 1
+), h AS (
+  SELECT e.id, h.health,
+         CASE WHEN e.status <> 'ENABLED' THEN NULL
+              WHEN h.health = 'gone' THEN 'GONE'
+              WHEN h.health = 'fail' AND e.failing_since <= now() - $2::bigint * interval '1 millisecond'
+                THEN 'FAILING'
+         END AS disable
+  FROM jsonb_to_recordset($3::jsonb) AS h(endpoint_id text, health text)
+  JOIN endpoints e ON e.id = h.endpoint_id
+), ep AS (
+  UPDATE endpoints e SET
+    failing_since = CASE WHEN h.health = 'ok' THEN NULL ELSE COALESCE(e.failing_since, now()) END,
+    status = CASE WHEN h.disable IS NOT NULL THEN 'DISABLED'::endpoint_status ELSE e.status END,
+    disabled_reason = COALESCE(h.disable, e.disabled_reason),
+    updated_at = now()
+  FROM h
+  WHERE e.id = h.id AND (h.disable IS NOT NULL OR (h.health = 'ok') <> (e.failing_since IS NULL))
+  RETURNING e.id, h.disable
+)
+SELECT upd.id, pg_notify($4, x.signal) AS notified,
+       (SELECT count(*) FROM att)::int AS attempts,
+       (SELECT json_agg(json_build_object('id', ep.id, 'disable', ep.disable)) FROM ep WHERE ep.disable IS NOT NULL) AS disabled
+FROM upd JOIN x ON x.id = upd.id`;
+
+export interface CompleteResult {
+  /** Deliveries whose fenced update took effect. */
+  updated: Set<string>;
+  /** Endpoints this batch disabled, with the reason. */
+  disabled: { id: string; disable: string }[];
+}
+
+export async function completeBatch(
+  db: Database,
+  completions: Completion[],
+  health: Map<string, Health>,
+  disableAfterMs: number,
+): Promise<CompleteResult> {
+  const healthRows = [...health].map(([endpoint_id, h]) => ({ endpoint_id, health: h }));
+  const rows = await db.query<{ id: string; disabled: { id: string; disable: string }[] | null }>(
+    COMPLETE_SQL,
+    [JSON.stringify(completions), disableAfterMs, JSON.stringify(healthRows), DELIVERY_UPDATES_CHANNEL],
+  );
+  // `disabled` is the same scalar subquery on every row; an empty result means no delivery was updated,
+  // but endpoints may still have been (late attempts feed health too), which nobody needs to hear about.
+  return { updated: new Set(rows.map((r) => r.id)), disabled: rows[0]?.disabled ?? [] };
+}

@@ -1,0 +1,269 @@
+import type { ErrorObject } from "ajv";
+import type { Event, Tenant } from "../generated/prisma/client.js";
+import type { Actor, App } from "./app.js";
+import { eventFilterCandidates } from "./endpoints.js";
+import { FieldErrors, ValidationError } from "./errors.js";
+import { compileEventTypeSchema, findVisibleEventType } from "./event-types.js";
+import { newId } from "./ids.js";
+import { DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL } from "./signals.js";
+import { ancestorIds, resolveTenant } from "./tenants.js";
+
+export const IDEMPOTENCY_KEY_MAX = 255;
+/** More schema errors than this are summarised: nobody reads the 500th. */
+const MAX_PAYLOAD_ERRORS = 50;
+
+export interface PublishEventInput {
+  type: string;
+  payload: unknown;
+  idempotencyKey?: string | null;
+  tenantId?: string | null;
+}
+
+export interface PublishEventResult {
+  event: Event;
+  deliveryCount: number;
+}
+
+/**
+ * Publishes an event: validates it, then writes the event and one delivery per matching endpoint in ONE
+ * statement (so either all of it exists or none of it), which also wakes the dispatchers and emits a
+ * PENDING signal per delivery. Nothing is lost if the process dies after that statement commits.
+ *
+ * Idempotency: the same key within a tenant returns the original event and its delivery count and creates
+ * nothing, whatever the second call carried. Two racing calls are settled by the unique index
+ * (ON CONFLICT DO NOTHING waits for the other insert to commit), and the loser reads the winner's event.
+ */
+export async function publishEvent(
+  app: App,
+  actor: Actor,
+  input: PublishEventInput,
+): Promise<PublishEventResult> {
+  const errors = new FieldErrors();
+  const key = input.idempotencyKey ?? null;
+  if (key !== null) {
+    if (key.length === 0) errors.add("input.idempotencyKey", "idempotencyKey must not be empty");
+    else if (key.length > IDEMPOTENCY_KEY_MAX)
+      errors.add("input.idempotencyKey", `idempotencyKey must be at most ${IDEMPOTENCY_KEY_MAX} characters`);
+  }
+  if (typeof input.type !== "string" || input.type.length === 0) {
+    errors.add("input.type", "type must not be empty");
+  }
+  const serialized = serializePayload(app, errors, "input.payload", input.payload);
+  errors.throwIfAny();
+
+  const tenant = await resolveTenant(app, actor, input.tenantId);
+  if (key !== null) {
+    const original = await findByIdempotencyKey(app, tenant.id, key);
+    if (original) return original;
+  }
+
+  const eventType = await findVisibleEventType(app, tenant.path, input.type);
+  if (!eventType) throw ValidationError.field("input.type", `Unknown event type "${input.type}"`);
+  if (eventType.deprecated) {
+    throw ValidationError.field("input.type", `The event type "${input.type}" is deprecated`);
+  }
+  let validate: ReturnType<typeof compileEventTypeSchema>;
+  try {
+    validate = compileEventTypeSchema(eventType);
+  } catch (err) {
+    throw ValidationError.field(
+      "input.type",
+      `The event type's JSON Schema cannot be used: ${(err as Error).message}`,
+    );
+  }
+  if (validate && !validate(input.payload)) throw payloadSchemaError(validate.errors ?? []);
+
+  const targets = await matchingEndpoints(app, tenant, input.type);
+  const written = await insertEventWithDeliveries(app, {
+    tenantId: tenant.id,
+    type: input.type,
+    payloadJson: serialized,
+    idempotencyKey: key,
+    test: false,
+    trigger: "SCHEDULED",
+    endpointIds: targets,
+  });
+  if (!written) {
+    // Lost the race for this idempotency key: the other call's event is committed by now.
+    const original = await findByIdempotencyKey(app, tenant.id, key!);
+    if (!original) throw new Error("idempotency key conflict, but the original event is not visible");
+    return original;
+  }
+  app.metrics.eventsPublished.inc();
+  if (written.deliveryCount > 0) app.metrics.deliveriesCreated.inc(written.deliveryCount);
+  return {
+    event: {
+      id: written.id,
+      tenantId: tenant.id,
+      type: input.type,
+      payload: JSON.parse(serialized),
+      idempotencyKey: key,
+      test: false,
+      createdAt: written.createdAt,
+    },
+    deliveryCount: written.deliveryCount,
+  };
+}
+
+/**
+ * The payload as JSON text, checked for what Postgres jsonb cannot store (NUL characters, unpaired
+ * surrogates) and against maxPayloadBytes (UTF-8 bytes of the serialised JSON; exactly the limit is fine).
+ */
+export function serializePayload(app: App, errors: FieldErrors, path: string, payload: unknown): string {
+  let bad: string | null = null;
+  let serialized: string | undefined;
+  try {
+    serialized = JSON.stringify(payload, (k, v) => {
+      if (bad === null) {
+        if (k.includes("\0") || (typeof v === "string" && v.includes("\0")))
+          bad = "payload must not contain NUL (\\u0000) characters";
+        else if (hasLoneSurrogate(k) || (typeof v === "string" && hasLoneSurrogate(v)))
+          bad = "payload must not contain unpaired surrogate characters";
+      }
+      return v;
+    });
+  } catch (err) {
+    errors.add(path, `payload is not serialisable as JSON: ${(err as Error).message}`);
+    return "";
+  }
+  if (serialized === undefined) {
+    errors.add(path, "payload must be a JSON value");
+    return "";
+  }
+  if (bad !== null) errors.add(path, bad);
+  const size = Buffer.byteLength(serialized, "utf8");
+  if (size > app.config.maxPayloadBytes) {
+    errors.add(path, `payload is ${size} bytes as JSON; at most ${app.config.maxPayloadBytes} are allowed`);
+  }
+  return serialized;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+function payloadSchemaError(ajvErrors: ErrorObject[]): ValidationError {
+  const list = ajvErrors.slice(0, MAX_PAYLOAD_ERRORS).map((e) => ({
+    path: `input.payload${pointerToDots(e.instancePath)}`,
+    message: `payload${e.instancePath ? ` at ${e.instancePath}` : ""} ${e.message ?? "is invalid"}`,
+  }));
+  if (ajvErrors.length > MAX_PAYLOAD_ERRORS) {
+    list.push({
+      path: "input.payload",
+      message: `and ${ajvErrors.length - MAX_PAYLOAD_ERRORS} more schema errors`,
+    });
+  }
+  return new ValidationError(list, "The payload does not match the event type's schema");
+}
+
+/** "/items/0/a~1b" -> ".items.0.a/b" (JSON Pointer unescaped). */
+function pointerToDots(pointer: string): string {
+  if (!pointer) return "";
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((p) => `.${p.replaceAll("~1", "/").replaceAll("~0", "~")}`)
+    .join("");
+}
+
+async function findByIdempotencyKey(
+  app: App,
+  tenantId: string,
+  idempotencyKey: string,
+): Promise<PublishEventResult | null> {
+  const event = await app.prisma.event.findUnique({
+    where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } },
+  });
+  if (!event) return null;
+  const deliveryCount = await app.prisma.delivery.count({ where: { eventId: event.id } });
+  return { event, deliveryCount };
+}
+
+/**
+ * Ids of the endpoints an event of `type` in `tenant` goes to: enabled, not deleted, of the tenant itself
+ * or of an ancestor that asked for its children's events (includeChildTenants), whose filter holds the
+ * name, "*" or a "prefix.*" of it (array overlap, one query).
+ */
+export async function matchingEndpoints(app: App, tenant: Tenant, type: string): Promise<string[]> {
+  const ancestors = ancestorIds(tenant.path).filter((id) => id !== tenant.id);
+  const rows = await app.db.query<{ id: string }>(
+    `SELECT e.id FROM endpoints e
+     WHERE e.status = 'ENABLED' AND e.deleted_at IS NULL AND e.events && $1::text[]
+       AND (e.tenant_id = $2 OR (e.include_child_tenants AND e.tenant_id = ANY($3::text[])))
+     ORDER BY e.id`,
+    [eventFilterCandidates(type), tenant.id, ancestors],
+  );
+  return rows.map((r) => r.id);
+}
+
+export interface InsertEventInput {
+  tenantId: string;
+  type: string;
+  /** Already validated JSON text. */
+  payloadJson: string;
+  idempotencyKey: string | null;
+  test: boolean;
+  trigger: "SCHEDULED" | "TEST";
+  endpointIds: string[];
+}
+
+// One statement: the event, its deliveries, a PENDING signal per delivery and the dispatcher wake-up.
+// NOTIFY inside a statement is delivered on commit, so dispatchers never wake for rows they cannot see.
+// Deliveries join endpoints so that an endpoint removed since matchingEndpoints() read it is skipped
+// rather than failing the foreign key; the delivery's tenant is the ENDPOINT's (who sees it), which for
+// includeChildTenants is an ancestor of the event's tenant.
+const INSERT_EVENT_SQL = `
+WITH ev AS (
+  INSERT INTO events (id, tenant_id, type, payload, idempotency_key, test, created_at)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6, now())
+  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  RETURNING id, created_at
+), d AS (
+  INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, event_type, status, attempt_count,
+                          next_attempt_at, trigger, created_at, updated_at)
+  SELECT x.id, ev.id, e.id, e.tenant_id, $3, 'PENDING', 0, now(), $9::attempt_trigger, now(), now()
+  FROM ev, unnest($7::text[], $8::text[]) AS x(id, endpoint_id)
+  JOIN endpoints e ON e.id = x.endpoint_id
+  RETURNING id, endpoint_id, tenant_id
+), n AS (
+  SELECT pg_notify($10, json_build_object('d', d.id, 'a', NULL, 't', t.path, 'e', d.endpoint_id,
+                                          'y', $3::text, 's', 'PENDING')::text)
+  FROM d JOIN tenants t ON t.id = d.tenant_id
+)
+SELECT ev.id, ev.created_at, c.n AS delivery_count,
+       (SELECT count(*) FROM n)::int AS signalled,
+       CASE WHEN c.n > 0 THEN pg_notify($11, '') END AS woke
+FROM ev, (SELECT count(*)::int AS n FROM d) c`;
+
+/**
+ * Writes an event and its deliveries (see INSERT_EVENT_SQL). Returns null when the idempotency key
+ * already exists in the tenant (nothing was written).
+ */
+export async function insertEventWithDeliveries(
+  app: App,
+  input: InsertEventInput,
+): Promise<{ id: string; createdAt: Date; deliveryCount: number; deliveryIds: string[] } | null> {
+  const eventId = newId("event");
+  const deliveryIds = input.endpointIds.map(() => newId("delivery"));
+  const rows = await app.db.query<{ id: string; created_at: Date; delivery_count: number }>(
+    INSERT_EVENT_SQL,
+    [
+      eventId,
+      input.tenantId,
+      input.type,
+      input.payloadJson,
+      input.idempotencyKey,
+      input.test,
+      deliveryIds,
+      input.endpointIds,
+      input.trigger,
+      DELIVERY_UPDATES_CHANNEL,
+      WAKE_CHANNEL,
+    ],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const createdAt = row.created_at instanceof Date ? row.created_at : new Date(row.created_at);
+  return { id: row.id, createdAt, deliveryCount: row.delivery_count, deliveryIds };
+}
