@@ -97,16 +97,19 @@ keys
       process.stderr.write(`hookgate: unknown scope(s) ${bad.join(", ")}; expected ${SCOPES.join(", ")}\n`);
       process.exit(2);
     }
-    const { createApp, bootstrap } = await import("./app.js");
+    const { createApp } = await import("./app.js");
+    const { ensureAdminKey } = await import("./domain/api-keys.js");
     const { createApiKey } = await import("./domain/api-keys.js");
-    const { getRootTenant } = await import("./domain/tenants.js");
+    const { ensureRootTenant } = await import("./domain/tenants.js");
     const app = await createApp({ ...config(), logLevel: "warn" });
     try {
-      await bootstrap(app);
-      const root = await getRootTenant(app);
-      const tenantId = opts.tenant === "root" ? root!.id : opts.tenant;
+      // Not the full bootstrap: it would create a first admin key nobody sees. The key made
+      // here is the operator's; HOOKGATE_ADMIN_KEY is still honoured.
+      const root = await ensureRootTenant(app);
+      if (app.config.adminKey) await ensureAdminKey(app, app.config.adminKey);
+      const tenantId = opts.tenant === "root" ? root.id : opts.tenant;
       // The CLI acts with the operator's full authority, as the root tenant's admin.
-      const actor = { keyId: "cli", tenantId: root!.id, tenantPath: root!.path, scopes: ["ADMIN" as const] };
+      const actor = { keyId: "cli", tenantId: root.id, tenantPath: root.path, scopes: ["ADMIN" as const] };
       const { key, apiKey } = await createApiKey(app, actor, {
         name: opts.name,
         scopes: scopes as ApiKeyScope[],

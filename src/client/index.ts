@@ -1,10 +1,10 @@
 import { type DocumentNode, type OperationDefinitionNode, print } from "graphql";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
-import { getSdk, type Sdk } from "./generated/sdk.js";
+import { getSdk } from "./generated/sdk.js";
 
 export { verifyWebhook, WebhookVerificationError } from "../signing/index.js";
 export * from "./generated/graphql.js";
-export type { Sdk };
+export type Sdk = ReturnType<typeof getSdk>;
 
 export interface HookgateClientOptions {
   /** Base URL of Hookgate, e.g. http://127.0.0.1:4000 (the /graphql path is added). */

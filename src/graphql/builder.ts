@@ -25,6 +25,14 @@ export interface GraphQLContext {
   requestId: string;
 }
 
+type ScopeFailure = { kind: string; scope?: string; parameter?: unknown; failures?: ScopeFailure[] };
+
+/** The ApiKeyScopes a failed scope check wanted (Pothos nests them under any/all failures). */
+function requiredScopes(failure: ScopeFailure): string[] {
+  if (failure.scope === "scope" && typeof failure.parameter === "string") return [failure.parameter];
+  return (failure.failures ?? []).flatMap(requiredScopes);
+}
+
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -76,11 +84,10 @@ export const builder = new SchemaBuilder<{
           },
         );
       }
-      const failure = result.failure as { kind?: string; scope?: string; parameter?: unknown };
-      const needed =
-        failure.kind === "AuthScope" && failure.scope === "scope" ? ` (requires ${failure.parameter})` : "";
+      const scopes = requiredScopes(result.failure);
+      const needed = scopes.length > 0 ? ` (requires ${scopes.join(" or ")})` : "";
       return new GraphQLError(`Your API key lacks the scope for this field${needed}`, {
-        extensions: { code: "FORBIDDEN", requiredScope: failure.parameter ?? null },
+        extensions: { code: "FORBIDDEN", requiredScope: scopes[0] ?? null },
       });
     },
   },
