@@ -6,7 +6,7 @@
  * table and writes bench/results/latest.json (and latest-<db>[-quick].json). See bench/README.md.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,7 @@ import { nowMs, RpcClient } from "./lib/rpc.js";
 import { round, sleep } from "./lib/stats.js";
 import * as P from "./phases.js";
 import { type BenchPostgres, freePort, startBenchPostgres } from "./postgres.js";
+import { summarise } from "./profile-summary.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     rate: { type: "string" },
+    profile: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -131,6 +133,7 @@ async function main() {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "hookgate-bench-"));
   const logDir = path.join(workDir, "logs");
   mkdirSync(logDir);
+  const profileDir = path.join(root, "bench/results/profiles");
   console.log(`Hookgate benchmark: db=${dbKind}${quick ? " (quick)" : ""}; logs in ${logDir}`);
   const errors: Record<string, string> = {};
   const details: Record<string, unknown> = {};
@@ -232,6 +235,7 @@ async function main() {
         databaseUrl: pgInfo?.url,
         ...secrets,
         logFile: path.join(logDir, `hookgate-${starts}.log`),
+        cpuProfileDir: args.profile ? path.join(profileDir, `hookgate-${starts}`) : undefined,
       });
       await sleep(300);
       const mem = memoryOf(h.child.pid);
@@ -417,8 +421,22 @@ async function main() {
     writeFileSync(path.join(out, "latest.json"), json);
     writeFileSync(path.join(out, `latest-${dbKind}${quick ? "-quick" : ""}.json`), json);
     printTable(result);
+    if (args.profile) printProfiles(profileDir);
     if (Object.keys(errors).length === 0) rmSync(workDir, { recursive: true, force: true });
     else console.log(`(logs kept in ${logDir})`);
+  }
+}
+
+function printProfiles(dir: string) {
+  if (!existsSync(dir)) return;
+  for (const sub of readdirSync(dir).sort()) {
+    const files = readdirSync(path.join(dir, sub)).filter((f) => f.endsWith(".cpuprofile"));
+    for (const f of files) {
+      const file = path.join(dir, sub, f);
+      const text = summarise(file, 25);
+      writeFileSync(`${file}.txt`, `${text}\n`);
+      console.log(`\n${text}`);
+    }
   }
 }
 

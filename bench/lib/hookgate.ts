@@ -27,6 +27,8 @@ export interface HookgateOptions {
   logFile: string;
   /** Extra/overriding HOOKGATE_* variables. */
   env?: Record<string, string>;
+  /** Write a V8 CPU profile into this directory when the process exits (`--profile`). */
+  cpuProfileDir?: string;
 }
 
 export function newSecrets(): { encryptionKey: string; adminKey: string } {
@@ -54,7 +56,8 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProcess
     ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : { HOOKGATE_DATA_DIR: o.dataDir }),
     ...o.env,
   };
-  const child = spawnNode("hookgate", [path.join(o.root, "bin/hookgate.js"), "serve"], {
+  const nodeArgs = o.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
+  const child = spawnNode("hookgate", [...nodeArgs, path.join(o.root, "bin/hookgate.js"), "serve"], {
     env,
     cwd: o.root,
     logFile: o.logFile,
