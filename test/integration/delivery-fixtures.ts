@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Config } from "../../src/config.js";
 import { ok, type TestHookgate } from "../support/hookgate.js";
 
 export interface ReceivedRequest {
@@ -30,7 +31,11 @@ export interface Receiver {
 export async function startReceiver(handler?: Handler): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
-  let current: Handler = handler ?? ((_req, res) => res.end("ok"));
+  let current: Handler =
+    handler ??
+    ((_req, res) => {
+      res.end("ok");
+    });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -92,7 +97,7 @@ export async function until<T>(
 }
 
 /** Compressed delivery timings for tests. */
-export const FAST = {
+export const FAST: Partial<Config> = {
   retryScheduleMs: [50, 100, 150],
   retryJitter: 0,
   pollIntervalMs: 200,
@@ -100,7 +105,7 @@ export const FAST = {
   leaseMs: 5000,
   shutdownGraceMs: 2000,
   allowInsecureUrls: true,
-} as const;
+};
 
 export async function createEventType(h: TestHookgate, name: string, schema?: unknown, key?: string) {
   const res = ok(
