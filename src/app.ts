@@ -4,6 +4,7 @@ import { migrate } from "./db/migrate.js";
 import { createDispatcher, type Dispatcher } from "./dispatcher/index.js";
 import { createFirstAdminKeyIfNone, ensureAdminKey } from "./domain/api-keys.js";
 import type { App } from "./domain/app.js";
+import { closeLiveUpdates } from "./domain/live.js";
 import { ensureRootTenant } from "./domain/tenants.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
@@ -124,6 +125,7 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
           // The dispatcher MUST finish or release its in-flight work before the database closes,
           // or those deliveries wait a whole lease before anyone may send them again.
           await Promise.all([server?.close(), dispatcher?.stop()]);
+          await closeLiveUpdates(app.db);
           await app.close();
         })();
         return stopping;

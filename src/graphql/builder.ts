@@ -71,6 +71,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin, SimpleObjectsPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    // Check scopes when a subscription starts, not only as each event is resolved.
+    authorizeOnSubscribe: true,
     authScopes: async (ctx) => ({
       authenticated: ctx.actor !== null,
       scope: (scope: ApiKeyScope) => ctx.actor !== null && hasScope(ctx.actor, scope),
