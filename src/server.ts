@@ -7,7 +7,7 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { GraphQLError } from "graphql";
 import type { Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { createYoga, type YogaInitialContext } from "graphql-yoga";
+import { createYoga, type GraphQLParams, type Plugin, type YogaInitialContext } from "graphql-yoga";
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { WebSocketServer } from "ws";
 import { pendingMigrations } from "./db/migrate.js";
@@ -100,6 +100,8 @@ export async function startServer(
     graphqlEndpoint: "/graphql",
     graphiql: config.graphiql ? { title: "Hookgate" } : false,
     landingPage: false,
+    // No file uploads: multipart/form-data bodies are refused (415), not parsed.
+    multipart: false,
     maskedErrors: true,
     logging: {
       debug: (...a) => logger.debug(a.map(String).join(" ")),
@@ -117,7 +119,11 @@ export async function startServer(
       return buildContext(initial.request.headers.get("authorization"), initial.requestId);
     },
     plugins: [
-      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "content-type"] }),
+      // Requests a browser sends cross-site without a preflight (GET, or POST as text/plain,
+      // form-urlencoded or multipart) must carry this header. Content-Type must NOT count as a
+      // preflight header: every such POST has one.
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
+      strictJsonBody,
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       EnvelopArmorPlugin({
         maxDepth: { enabled: true, n: config.graphqlMaxDepth, ignoreIntrospection: true },
@@ -276,6 +282,45 @@ export async function startServer(
     },
   };
 }
+
+function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "BAD_REQUEST", http: { status: 400 } } });
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses JSON POST bodies like Yoga does, except that bytes which are not UTF-8 are refused
+ * (400) instead of being silently replaced by U+FFFD and stored, and the parser's message
+ * (which quotes the body) is not echoed back.
+ */
+const strictJsonBody: Plugin = {
+  onRequestParse({ request, setRequestParser }) {
+    if (request.method !== "POST") return;
+    const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json" && type !== "application/graphql+json") return;
+    setRequestParser(async (req) => {
+      let text: string;
+      try {
+        text = strictUtf8.decode(await req.arrayBuffer());
+      } catch {
+        throw badRequest("POST body is not valid UTF-8.");
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw badRequest("POST body sent invalid JSON.");
+      }
+      if (body === null || typeof body !== "object") {
+        throw badRequest(
+          `POST body is expected to be object but received ${body === null ? "null" : typeof body}`,
+        );
+      }
+      return body as GraphQLParams;
+    });
+  },
+};
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
