@@ -102,7 +102,7 @@ export async function setup(
   gql: Gql,
   receiverOrigin: string,
   deadOrigin: string,
-  sizes: Sizes,
+  fanoutEndpoints: number,
 ): Promise<Setup> {
   for (const name of Object.values(TYPES)) {
     const d = await gql.req(CREATE_TYPE, { input: { name, description: "benchmark" } });
@@ -131,10 +131,10 @@ export async function setup(
     lat: await create(`${receiverOrigin}/lat/0`, TYPES.lat),
     api: await create(`${receiverOrigin}/api/0`, TYPES.api),
     sub: await create(`${receiverOrigin}/sub/0`, TYPES.sub),
-    fan: await many(sizes.fanoutEndpoints, (i) => `${receiverOrigin}/fan/${i}`, TYPES.fan),
+    fan: await many(fanoutEndpoints, (i) => `${receiverOrigin}/fan/${i}`, TYPES.fan),
     dead: await many(10, (i) => `${deadOrigin}/dead/${i}`, TYPES.dead),
   };
-  log(`setup: ${6} event types, ${sizes.fanoutEndpoints + 23} endpoints in ${Math.round(nowMs() - t0)} ms`);
+  log(`setup: ${6} event types, ${fanoutEndpoints + 23} endpoints in ${Math.round(nowMs() - t0)} ms`);
   return s;
 }
 
@@ -180,6 +180,7 @@ export async function throughput(gql: Gql, receiver: RpcClient, deliveries: numb
     published++;
   });
   const publishMs = nowMs() - t0;
+  const atPublishEnd = await receiver.call<ReceiverStats>("stats");
   const timeoutMs = Math.max(120_000, total / 50);
   const s = await waitForReceipts(receiver, total, timeoutMs);
   const elapsedMs = (s.complete ? s.lastAt : nowMs()) - t0;
@@ -187,8 +188,12 @@ export async function throughput(gql: Gql, receiver: RpcClient, deliveries: numb
   // Steady state: the median of the whole seconds between the first and last receipt.
   const inner = s.perSecond.slice(1, -1).map(([, n]) => n);
   const steady = inner.length >= 3 ? median(inner) : null;
+  // Once publishing is over, what is left is the dispatcher draining the backlog on its own.
+  const left = s.unique - atPublishEnd.unique;
+  const drainMs = s.lastAt - (t0 + publishMs);
+  const drainPerSec = left >= 1000 && drainMs > 500 ? (left / drainMs) * 1000 : null;
   log(
-    `${label}: ${Math.round(perSec)} deliveries/s (${s.unique}/${total} in ${Math.round(elapsedMs)} ms; publishing ${published} events took ${Math.round(publishMs)} ms; steady ${steady ?? "n/a"}/s; ${s.duplicates} duplicates)${s.complete ? "" : " INCOMPLETE"}`,
+    `${label}: ${Math.round(perSec)} deliveries/s (${s.unique}/${total} in ${Math.round(elapsedMs)} ms; publishing ${published} events took ${Math.round(publishMs)} ms; steady ${steady ?? "n/a"}/s; after publishing ${drainPerSec ? Math.round(drainPerSec) : "n/a"}/s for the last ${left}; ${s.duplicates} duplicates)${s.complete ? "" : " INCOMPLETE"}`,
   );
   return {
     perSec,
@@ -198,6 +203,8 @@ export async function throughput(gql: Gql, receiver: RpcClient, deliveries: numb
     elapsedMs,
     publishMs,
     steadyPerSec: steady,
+    drainAfterPublishPerSec: drainPerSec,
+    backlogAtPublishEnd: left,
     duplicates: s.duplicates,
   };
 }

@@ -72,14 +72,14 @@ const sizes: P.Sizes = quick
       throughputDeliveries: 5000,
       latencyRate: 500,
       latencyMs: 4000,
-      fanoutEndpoints: 1000,
+      fanoutEndpoints: 500,
       fanoutReps: 3,
       apiMs: 3000,
       listRequests: 200,
       subscribers: 200,
       subscriptionEvents: 5,
-      backlog: 100_000,
-      backlogSampleMs: 5000,
+      backlog: 50_000,
+      backlogSampleMs: 4000,
       oldDeliveries: 0,
     }
   : {
@@ -169,14 +169,22 @@ async function main() {
     errors,
   };
 
+  // For --profile: when each phase ran, in ms since the current Hookgate process was spawned.
+  const windows: { hookgate: number; phase: string; fromMs: number; toMs: number }[] = [];
+  let spawnedAt = 0;
+  let starts = 0;
   const phase = async <T>(name: Phase, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!only.has(name)) return undefined;
+    const from = nowMs();
     try {
       return await fn();
     } catch (err) {
       errors[name] = (err as Error).message.slice(0, 2000);
       console.error(`  ${name} FAILED: ${(err as Error).message.slice(0, 2000)}`);
       return undefined;
+    } finally {
+      if (spawnedAt > 0)
+        windows.push({ hookgate: starts, phase: name, fromMs: from - spawnedAt, toMs: nowMs() - spawnedAt });
     }
   };
 
@@ -225,10 +233,10 @@ async function main() {
     } else {
       details.pglite = { dataDir: "temporary directory on local disk" };
     }
-    let starts = 0;
     const start = async () => {
       starts++;
       const t0 = nowMs();
+      spawnedAt = t0;
       const h = await startHookgate({
         root,
         dataDir,
@@ -255,11 +263,12 @@ async function main() {
     gql = new Gql(hg.origin, hg.adminKey, 16);
     details.idleRssMb = round(memoryOf(hg.child.pid)?.rssMb);
     const deadOrigin = `http://127.0.0.1:${await freePort()}`; // nothing listens there: "receiver down"
-    const s = await P.setup(gql, receiverOrigin, deadOrigin, sizes);
+    // The 1,000 fan-out endpoints only when that phase runs (they also count in endpoints' totalCount).
+    const s = await P.setup(gql, receiverOrigin, deadOrigin, only.has("fanout") ? sizes.fanoutEndpoints : 0);
 
     // 2. Throughput on the (nearly) empty database; also growth.emptyPerSec.
     const warmup = async () => {
-      await P.throughput(gql!, receiver, Math.min(2000, sizes.throughputDeliveries / 5), "warm-up");
+      await P.throughput(gql!, receiver, Math.min(2000, sizes.throughputDeliveries / 10), "warm-up");
     };
     const tp = await phase("throughput", async () => {
       await warmup();
@@ -370,7 +379,10 @@ async function main() {
         const metrics = await fetch(`${hg.origin}/metrics`)
           .then((r) => r.text())
           .catch(() => "");
-        const attempted = /^hookgate_delivery_attempts_total\S*\s+(\d+)/m.exec(metrics)?.[1] ?? null;
+        let attempted = 0;
+        for (const m of metrics.matchAll(/^hookgate_delivery_attempts_total(?:\{[^}]*\})?\s+([\d.e+]+)$/gm)) {
+          attempted += Number(m[1]);
+        }
         details.memory = {
           seedMs: round(seeded.ms),
           sampledMs: round(nowMs() - t0),
@@ -421,22 +433,32 @@ async function main() {
     writeFileSync(path.join(out, "latest.json"), json);
     writeFileSync(path.join(out, `latest-${dbKind}${quick ? "-quick" : ""}.json`), json);
     printTable(result);
-    if (args.profile) printProfiles(profileDir);
+    if (args.profile) printProfiles(profileDir, windows);
     if (Object.keys(errors).length === 0) rmSync(workDir, { recursive: true, force: true });
     else console.log(`(logs kept in ${logDir})`);
   }
 }
 
-function printProfiles(dir: string) {
+function printProfiles(
+  dir: string,
+  windows: { hookgate: number; phase: string; fromMs: number; toMs: number }[],
+) {
   if (!existsSync(dir)) return;
   for (const sub of readdirSync(dir).sort()) {
-    const files = readdirSync(path.join(dir, sub)).filter((f) => f.endsWith(".cpuprofile"));
-    for (const f of files) {
-      const file = path.join(dir, sub, f);
-      const text = summarise(file, 25);
-      writeFileSync(`${file}.txt`, `${text}\n`);
-      console.log(`\n${text}`);
+    const n = Number(sub.replace("hookgate-", ""));
+    // The main thread's profile is the first one written (worker threads get higher numbers).
+    const files = readdirSync(path.join(dir, sub))
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .sort();
+    if (files.length === 0) continue;
+    const file = path.join(dir, sub, files[0]);
+    const parts = [summarise(file, { top: 25 })];
+    for (const w of windows.filter((x) => x.hookgate === n)) {
+      parts.push(summarise(file, { top: 25, fromMs: w.fromMs, toMs: w.toMs, label: w.phase }));
     }
+    const text = parts.join("\n\n");
+    writeFileSync(`${file}.txt`, `${text}\n`);
+    console.log(`\n${text}`);
   }
 }
 
