@@ -130,6 +130,8 @@ export class Dispatcher {
   private flushing: Promise<void> | null = null;
 
   private readonly plainCache = new Map<string, string>();
+  /** Attempts made and written by this dispatcher (tests, diagnostics). */
+  private attemptsMade = 0;
 
   constructor(
     private readonly app: App,
@@ -433,6 +435,7 @@ export class Dispatcher {
     for (const [name, value] of Object.entries(headers)) {
       recorded[name] = redact.has(name) || isSensitiveHeader(name) ? REDACTED : value;
     }
+    this.attemptsMade++;
     const attemptId = newId("attempt");
     return {
       id: row.id,
@@ -600,7 +603,12 @@ export class Dispatcher {
 
   /** In flight, waiting and not yet recorded claims (for tests and metrics). */
   stats() {
-    return { inFlight: this.inFlight.size, waiting: this.waitingCount, unflushed: this.unflushed };
+    return {
+      inFlight: this.inFlight.size,
+      waiting: this.waitingCount,
+      unflushed: this.unflushed,
+      attempts: this.attemptsMade,
+    };
   }
 
   /**
