@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { liveUpdates } from "../../src/domain/live.js";
 import { schema } from "../../src/graphql/index.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
-import { minimalCall, type RootField, rootFields, TABLES } from "../support/matrix.js";
+import { minimalCall, type RootField, rootFields, snapshotRows } from "../support/matrix.js";
 import { emitUpdate, signalFor, untilIdle, untilSubscribed, wsClient, wsSubscribe } from "./live-fixtures.js";
 import { createKey, createTenant, insertAttempt, rootTenant } from "./read-fixtures.js";
 
@@ -23,18 +23,6 @@ function kindOf(r: RootField): Kind | null {
   const returned = String(r.field.type).replace(/[![\]]/g, "");
   if (r.kind === "query" && (KINDS as readonly string[]).includes(returned)) return returned as Kind;
   return KINDS.find((k) => r.name.toLowerCase().includes(k.toLowerCase())) ?? null;
-}
-
-/** Every row of every table (api_keys without last_used_at, which authentication itself updates). */
-async function snapshot(h: TestHookgate): Promise<Record<string, unknown[]>> {
-  const out: Record<string, unknown[]> = {};
-  for (const t of TABLES) {
-    const rows = await h.database.db.query<{ row: unknown }>(
-      `SELECT to_jsonb(x) - 'last_used_at' AS row FROM "${t}" x ORDER BY id`,
-    );
-    out[t] = rows.map((r) => r.row);
-  }
-  return out;
 }
 
 const ID_FIELDS = ROOTS.filter((r) => r.field.args.some((a) => a.name === "id" && String(a.type) === "ID!"));
@@ -222,11 +210,11 @@ describe("cross-tenant matrix", () => {
       if (r.field.args.some((x) => x.name === "since"))
         overrides.since = new Date(Date.now() - 3600_000).toISOString();
       const { query, variables } = minimalCall(r, overrides);
-      const before = await snapshot(h);
+      const before = await snapshotRows(h);
       const selection =
         r.kind === "mutation" ? "{ __typename ... on NotFoundError { id code message } }" : "{ __typename }";
       const res = await h.gql(query.replace("{ __typename }", selection), variables, keyB);
-      expect(await snapshot(h)).toEqual(before);
+      expect(await snapshotRows(h)).toEqual(before);
       expect(res.errors, JSON.stringify(res)).toBeUndefined();
       const value = (res.data as Record<string, any>)[r.name];
       if (r.kind === "query") {
@@ -271,9 +259,9 @@ describe("cross-tenant matrix", () => {
           "{ __typename }",
           "{ __typename ... on NotFoundError { id code } ... on ValidationError { fieldErrors { path } } }",
         );
-    const before = await snapshot(h);
+    const before = await snapshotRows(h);
     const res = await h.gql(query, built.variables, keyB);
-    expect(await snapshot(h)).toEqual(before);
+    expect(await snapshotRows(h)).toEqual(before);
     const text = JSON.stringify(res);
     // Nothing of A's comes back, whatever the shape of the refusal.
     for (const id of Object.values(a)) if (id !== value) expect(text).not.toContain(id);

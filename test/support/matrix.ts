@@ -50,6 +50,26 @@ export async function expectNothingWritten<T>(h: TestHookgate, fn: () => Promise
   return result;
 }
 
+/** Every row of every table (api_keys without last_used_at, which authentication itself updates). */
+export async function snapshotRows(h: TestHookgate): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const t of TABLES) {
+    const rows = await h.database.db.query<{ row: unknown }>(
+      `SELECT to_jsonb(x) - 'last_used_at' AS row FROM "${t}" x ORDER BY id`,
+    );
+    out[t] = rows.map((r) => r.row);
+  }
+  return out;
+}
+
+/** Runs `fn` and asserts that no row of any table was added, removed or changed meanwhile. */
+export async function expectNothingChanged<T>(h: TestHookgate, fn: () => Promise<T>): Promise<T> {
+  const before = await snapshotRows(h);
+  const result = await fn();
+  expect(await snapshotRows(h)).toEqual(before);
+  return result;
+}
+
 export interface RawResponse {
   status: number;
   headers: Headers;
