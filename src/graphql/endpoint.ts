@@ -107,22 +107,28 @@ builder.queryFields((t) => ({
       return found && ctx.app.prisma.endpoint.findUnique({ ...query, where: { id: found.id } });
     },
   }),
-  endpoints: t.prismaConnection({
-    type: "Endpoint",
-    cursor: "id",
-    ...PAGINATION,
-    description: "Endpoints of the caller's tenant and its descendants, oldest first.",
-    authScopes: { scope: "ENDPOINTS_READ" },
-    args: { filter: t.arg({ type: EndpointFilter }) },
-    totalCount: (_parent, args, ctx) =>
-      ctx.app.prisma.endpoint.count({ where: endpointListWhere(requireActor(ctx), listFilter(args.filter)) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.app.prisma.endpoint.findMany({
-        ...query,
-        where: endpointListWhere(requireActor(ctx), listFilter(args.filter)),
-        orderBy: { id: "asc" },
-      }),
-  }),
+  endpoints: t.prismaConnection(
+    {
+      type: "Endpoint",
+      cursor: "id",
+      ...PAGINATION,
+      description: "Endpoints of the caller's tenant and its descendants, oldest first.",
+      authScopes: { scope: "ENDPOINTS_READ" },
+      args: { filter: t.arg({ type: EndpointFilter }) },
+      totalCount: (_parent, args, ctx) =>
+        ctx.app.prisma.endpoint.count({
+          where: endpointListWhere(requireActor(ctx), listFilter(args.filter)),
+        }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.app.prisma.endpoint.findMany({
+          ...query,
+          where: endpointListWhere(requireActor(ctx), listFilter(args.filter)),
+          orderBy: { id: "asc" },
+        }),
+    },
+    { name: "EndpointConnection" },
+    { name: "EndpointEdge" },
+  ),
 }));
 
 function listFilter(

@@ -47,25 +47,30 @@ async function listWhere(app: App, actor: Actor, args: ListArgs): Promise<Prisma
 }
 
 builder.queryFields((t) => ({
-  eventTypes: t.prismaConnection({
-    type: "EventType",
-    cursor: "id",
-    ...PAGINATION,
-    description: "Event types the tenant can use: its own and its ancestors' (the platform's), oldest first.",
-    authScopes: { authenticated: true },
-    args: {
-      includeDeprecated: t.arg.boolean({ description: "Include deprecated types (default false)." }),
-      tenantId: t.arg.id({ description: "As seen by this tenant (default: the caller's)." }),
+  eventTypes: t.prismaConnection(
+    {
+      type: "EventType",
+      cursor: "id",
+      ...PAGINATION,
+      description:
+        "Event types the tenant can use: its own and its ancestors' (the platform's), oldest first.",
+      authScopes: { authenticated: true },
+      args: {
+        includeDeprecated: t.arg.boolean({ description: "Include deprecated types (default false)." }),
+        tenantId: t.arg.id({ description: "As seen by this tenant (default: the caller's)." }),
+      },
+      totalCount: async (_parent, args, ctx) =>
+        ctx.app.prisma.eventType.count({ where: await listWhere(ctx.app, requireActor(ctx), args) }),
+      resolve: async (query, _root, args, ctx) =>
+        ctx.app.prisma.eventType.findMany({
+          ...query,
+          where: await listWhere(ctx.app, requireActor(ctx), args),
+          orderBy: { id: "asc" },
+        }),
     },
-    totalCount: async (_parent, args, ctx) =>
-      ctx.app.prisma.eventType.count({ where: await listWhere(ctx.app, requireActor(ctx), args) }),
-    resolve: async (query, _root, args, ctx) =>
-      ctx.app.prisma.eventType.findMany({
-        ...query,
-        where: await listWhere(ctx.app, requireActor(ctx), args),
-        orderBy: { id: "asc" },
-      }),
-  }),
+    { name: "EventTypeConnection" },
+    { name: "EventTypeEdge" },
+  ),
 }));
 
 const CreateEventTypeInput = builder.inputType("CreateEventTypeInput", {
