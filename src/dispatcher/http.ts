@@ -55,8 +55,8 @@ class AttemptTimeout extends Error {
 export async function sendWebhook(opts: SendOptions): Promise<SendResult> {
   const started = performance.now();
   const controller = new AbortController();
-  const timeout = new AttemptTimeout(opts.timeoutMs);
-  const timer = setTimeout(() => controller.abort(timeout), opts.timeoutMs);
+  // The error is made only when the timer fires: an Error per attempt (stack capture) is measurable.
+  const timer = setTimeout(() => controller.abort(new AttemptTimeout(opts.timeoutMs)), opts.timeoutMs);
   const onOuterAbort = () => controller.abort(opts.signal.reason);
   if (opts.signal.aborted) onOuterAbort();
   else opts.signal.addEventListener("abort", onOuterAbort, { once: true });
@@ -83,7 +83,12 @@ export async function sendWebhook(opts: SendOptions): Promise<SendResult> {
     }
     let body: string | null = null;
     try {
-      body = await readCapped(res.body, opts.maxResponseBytes);
+      const length = Number(res.headers["content-length"]);
+      // Fast path for the common small, announced body; anything else is read through the cap.
+      body =
+        Number.isInteger(length) && length <= opts.maxResponseBytes && length <= 65_536
+          ? sanitizeText(await res.body.text())
+          : await readCapped(res.body, opts.maxResponseBytes);
     } catch (err) {
       // The status line decides the outcome; a body cut short by the timeout is only noted.
       if (opts.signal.aborted) return abortedResult(status, elapsed());

@@ -10,8 +10,8 @@
  * - The same statement returns the endpoint row (url, headers, status, rate limit, valid secrets) and a
  *   second query loads the batch's events: two queries per batch, whatever its size.
  * - Work then runs locally, bounded by dispatchConcurrency overall and endpointConcurrency per endpoint.
- *   At most dispatchConcurrency + dispatchBatchSize claims are held at once (a prefetch buffer, so slots
- *   never wait for a claim round trip). Endpoints that already have a full round buffered are excluded
+ *   At most dispatchConcurrency + dispatchBatchSize claims wait or run at once (a prefetch buffer, so
+ *   slots never wait for a claim round trip); outcomes waiting to be written are bounded separately. Endpoints that already have a full round buffered are excluded
  *   from further claims, so one slow endpoint cannot fill the buffer.
  * - A buffered claim starts only if its lease still covers a whole attempt; otherwise it is released.
  * - Completions are batched: one statement writes the fenced delivery updates, the attempt rows, endpoint
@@ -127,7 +127,9 @@ export class Dispatcher {
   // Completion batching
   private readonly completions: Completion[] = [];
   private readonly health = new Map<string, Health>();
-  private flushing: Promise<void> | null = null;
+  private readonly writers = new Set<Promise<void>>();
+  private writerScheduled = false;
+  private readonly maxWriters: number;
 
   private readonly plainCache = new Map<string, string>();
   /** Attempts made and written by this dispatcher (tests, diagnostics). */
@@ -139,6 +141,7 @@ export class Dispatcher {
   ) {
     this.cfg = { ...app.config, ...opts.config };
     this.workerId = opts.workerId ?? `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
+    this.maxWriters = app.db.kind === "postgres" ? 2 : 1;
     this.log = app.logger.child({ component: "dispatcher", worker: this.workerId });
     this.agent = createPinnedDispatcher(app.urlPolicy, {
       connections: this.cfg.dispatchConcurrency,
@@ -147,13 +150,18 @@ export class Dispatcher {
     });
   }
 
-  /** Buffer size: claims held at once (in flight + waiting + completing). */
+  /** Claims held before sending (in flight + buffered): a prefetch buffer of one batch. */
   private get maxHeld(): number {
     return this.cfg.dispatchConcurrency + this.cfg.dispatchBatchSize;
   }
 
   private get held(): number {
-    return this.waitingCount + this.inFlight.size + this.unflushed;
+    return this.waitingCount + this.inFlight.size;
+  }
+
+  /** Backpressure: no new claims while this many outcomes wait to be written (the database is slow). */
+  private get maxUnflushed(): number {
+    return this.cfg.dispatchConcurrency + 4 * this.cfg.dispatchBatchSize;
   }
 
   async start(): Promise<void> {
@@ -202,7 +210,10 @@ export class Dispatcher {
   private async loop(): Promise<void> {
     while (this.state === "running") {
       this.kicked = false;
-      const budget = Math.min(this.cfg.dispatchBatchSize, this.maxHeld - this.held);
+      const budget =
+        this.unflushed >= this.maxUnflushed
+          ? 0
+          : Math.min(this.cfg.dispatchBatchSize, this.maxHeld - this.held);
       if (this.moreDue && budget > 0) {
         this.moreDue = false;
         try {
@@ -489,26 +500,51 @@ export class Dispatcher {
     if (this.crashed) return;
     this.completions.push(c);
     if (c.delay_ms !== null) this.scheduleDue(Date.now() + c.delay_ms);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    this.scheduleWriter();
+  }
+
+  /**
+   * Starts a writer on the next turn (so completions of one tick share a statement) unless enough are
+   * running. Postgres gets two writers so one statement's round trip overlaps the next one's batching.
+   */
+  private scheduleWriter(): void {
+    if (this.writerScheduled || this.writers.size >= this.maxWriters || this.completions.length === 0) return;
+    this.writerScheduled = true;
+    setImmediate(() => {
+      this.writerScheduled = false;
+      this.startWriter();
+    });
+  }
+
+  private startWriter(): void {
+    if (this.crashed || this.writers.size >= this.maxWriters || this.completions.length === 0) return;
+    const writer = this.writeLoop().finally(() => {
+      this.writers.delete(writer);
+      this.scheduleWriter();
+    });
+    this.writers.add(writer);
   }
 
   /** Writes queued completions until none are left. This path must not throw. */
-  private async flush(): Promise<void> {
-    try {
-      while (this.completions.length > 0 && !this.crashed) {
-        const batch = takeBatch(this.completions);
-        const health = new Map(this.health);
-        this.health.clear();
-        await this.writeBatch(batch, health);
-        this.unflushed -= batch.length;
-        this.kick();
-        this.notifyIdle();
-      }
-    } finally {
-      this.flushing = null;
-      if (this.completions.length > 0 && !this.crashed) {
-        this.flushing = Promise.resolve().then(() => this.flush());
-      }
+  private async writeLoop(): Promise<void> {
+    while (this.completions.length > 0 && !this.crashed) {
+      const batch = takeBatch(this.completions);
+      const health = new Map(this.health);
+      this.health.clear();
+      // More queued already? Let a second writer take them while this statement is in flight.
+      this.scheduleWriter();
+      await this.writeBatch(batch, health);
+      this.unflushed -= batch.length;
+      this.kick();
+      this.notifyIdle();
+    }
+  }
+
+  /** Resolves once every queued completion is written (or dropped by a crash). */
+  private async drainWrites(): Promise<void> {
+    while (this.writers.size > 0 || (this.completions.length > 0 && !this.crashed)) {
+      if (this.writers.size === 0) this.startWriter();
+      await Promise.all(this.writers);
     }
   }
 
@@ -641,7 +677,7 @@ export class Dispatcher {
         for (const job of this.inFlight) job.controller?.abort(new Error("dispatcher stopping"));
         await this.inFlightSettled(5000);
       }
-      while (this.flushing) await this.flushing;
+      await this.drainWrites();
       this.state = "stopped";
       await this.agent.destroy().catch(() => {});
     })();
@@ -664,7 +700,7 @@ export class Dispatcher {
     await this.unlisten?.().catch(() => {});
     await this.loopDone;
     await this.inFlightSettled(5000);
-    while (this.flushing) await this.flushing.catch(() => {});
+    await Promise.all(this.writers);
     await this.agent.destroy().catch(() => {});
     this.stopPromise ??= Promise.resolve();
   }
