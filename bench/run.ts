@@ -68,13 +68,13 @@ for (const p of only) {
 
 const sizes: P.Sizes = quick
   ? {
-      ceilingMs: 3000,
+      ceilingMs: 2500,
       throughputDeliveries: 5000,
       latencyRate: 500,
-      latencyMs: 4000,
+      latencyMs: 3000,
       fanoutEndpoints: 500,
       fanoutReps: 3,
-      apiMs: 3000,
+      apiMs: 2500,
       listRequests: 200,
       subscribers: 200,
       subscriptionEvents: 5,
