@@ -124,9 +124,10 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
         stopping ??= (async () => {
           // The dispatcher MUST finish or release its in-flight work before the database closes,
           // or those deliveries wait a whole lease before anyone may send them again.
-          await Promise.all([server?.close(), dispatcher?.stop()]);
+          const settled = await Promise.allSettled([server?.close(), dispatcher?.stop()]);
           await closeLiveUpdates(app.db);
           await app.close();
+          for (const r of settled) if (r.status === "rejected") throw r.reason;
         })();
         return stopping;
       },
