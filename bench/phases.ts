@@ -419,7 +419,7 @@ export async function subscriptions(
     deliveryUpdated(filter: $filter) { delivery { id status updatedAt } attempt { id } }
   }`;
   const seenByClient: boolean[] = new Array(n).fill(false);
-  let allSeen = new Promise<void>((r) => {
+  const allSeen = new Promise<void>((r) => {
     firstSeenResolve = r;
   });
   try {
@@ -503,7 +503,6 @@ export async function subscriptions(
     );
     return r;
   } finally {
-    allSeen = Promise.resolve();
     for (const d of disposers) d();
     await Promise.all(clients.map((c) => c.dispose()));
   }

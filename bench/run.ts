@@ -366,12 +366,16 @@ async function main() {
         const pid = hg.child.pid;
         let peak = 0;
         let last = 0;
+        // Highest RSS per second since the start of this Hookgate, to see when the peak happens.
+        const timeline: number[] = [];
         const end = nowMs() + sizes.backlogSampleMs;
         while (nowMs() < end && hg.child.isRunning()) {
           const m = memoryOf(pid);
           if (m) {
             peak = Math.max(peak, m.hwmMb, m.rssMb);
             last = m.rssMb;
+            const sec = Math.floor((nowMs() - t0) / 1000);
+            timeline[sec] = Math.round(Math.max(timeline[sec] ?? 0, m.rssMb));
           }
           await sleep(200);
         }
@@ -389,6 +393,7 @@ async function main() {
           peakRssMb: round(peak),
           lastRssMb: round(last),
           attemptsDuringSample: attempted,
+          rssMbPerSecond: timeline,
         };
         result.memory = { backlog: sizes.backlog, peakRssMb: round(peak, 0) };
         console.log(

@@ -40,15 +40,3 @@ export class Gql {
     return this.pool.close();
   }
 }
-
-/** Fails with the message of a typed error result (`... on Error { message }`). */
-export function unwrap<T extends Record<string, unknown>>(result: T, what: string): T {
-  if (
-    result &&
-    typeof result.message === "string" &&
-    !("__typename" in result && result.__typename?.toString().endsWith("Payload"))
-  ) {
-    throw new Error(`${what}: ${result.message}`);
-  }
-  return result;
-}
