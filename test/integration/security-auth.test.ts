@@ -4,6 +4,7 @@
  * callers without a key, and (when it needs a scope) refuses a key holding every other scope
  * with FORBIDDEN before its arguments are even looked at.
  */
+import { GraphQLNonNull, type GraphQLObjectType, getNamedType, isLeafType, isObjectType } from "graphql";
 import { type Client, createClient } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -238,6 +239,91 @@ describe("scope matrix derived from the schema", () => {
       }
     },
   );
+
+  describe("nested fields with their own scopes", () => {
+    /** Every non-root object field with authScopes, with the root `T(id: ID!)` query that reaches it. */
+    const NESTED = Object.values(schema.getTypeMap())
+      .filter((t): t is GraphQLObjectType => isObjectType(t) && !t.name.startsWith("__"))
+      .filter((t) => !["Query", "Mutation", "Subscription"].includes(t.name))
+      .flatMap((t) =>
+        Object.values(t.getFields())
+          .map((f) => ({
+            f,
+            map: (f.extensions as { pothosOptions?: { authScopes?: unknown } }).pothosOptions?.authScopes,
+          }))
+          .filter(({ map }) => map !== undefined)
+          .map(({ f, map }) => {
+            const root = ROOTS.find(
+              (r) =>
+                r.kind === "query" &&
+                getNamedType(r.field.type).name === t.name &&
+                r.field.args.some((a) => a.name === "id" && String(a.type) === "ID!"),
+            );
+            // A key the root field lets in but the nested field does not.
+            const scope = root
+              ? mentionedScopes(root.authScopes).find(
+                  (s) => grants(root.authScopes, new Set([s])) && !grants(map, new Set([s])),
+                )
+              : undefined;
+            return { label: `${t.name}.${f.name}`, type: t.name, field: f, map, root, scope };
+          }),
+      );
+
+    it("finds them, each reachable from a root query by id", () => {
+      expect(NESTED.length).toBeGreaterThanOrEqual(3);
+      for (const n of NESTED) {
+        expect(n.root, `${n.label}: no root query reaches ${n.type} by id`).toBeDefined();
+        expect(n.scope, `${n.label}: no key passes ${n.root?.name} but not ${n.label}`).toBeDefined();
+      }
+    });
+
+    it.each(NESTED)(
+      "$label → FORBIDDEN for a key with only $scope",
+      async ({ type, field, root, scope, map }) => {
+        const ids = await realObjects();
+        const id = ids[type];
+        expect(id, `no ${type} object made for this test`).toBeDefined();
+        const selection = isLeafType(getNamedType(field.type)) ? "" : " { __typename }";
+        const args = field.args.filter((a) => a.type instanceof GraphQLNonNull);
+        expect(args, `${field.name} needs arguments this test does not build`).toEqual([]);
+        const query = `query($id: ID!) { ${root!.name}(id: $id) { id ${field.name}${selection} } }`;
+        const key = await keyWith([scope!]);
+        const res = await expectNothingWritten(h, () => h.gql(query, { id }, key));
+        expect(res.errors, JSON.stringify(res)).toHaveLength(1);
+        expect(res.errors![0]).toMatchObject({
+          path: [root!.name, field.name],
+          extensions: { code: "FORBIDDEN" },
+        });
+        expect(mentionedScopes(map)).toContain(res.errors![0]!.extensions?.requiredScope);
+        // Control: with ADMIN the same query returns the nested field.
+        const admin = await h.gql(query, { id });
+        expect(admin.errors, JSON.stringify(admin)).toBeUndefined();
+        expect((admin.data as Record<string, any>)[root!.name][field.name]).toBeDefined();
+      },
+    );
+
+    let made: Record<string, string> | null = null;
+    /** One endpoint, event and delivery (ids by type name), made once. */
+    async function realObjects(): Promise<Record<string, string>> {
+      if (made) return made;
+      ok(await h.gql(`mutation { createEventType(input: { name: "nested.scope" }) { __typename } }`));
+      const endpoint = ok(
+        await h.gql(
+          `mutation { createEndpoint(input: { url: "http://127.0.0.1:9/", events: ["nested.scope"] }) {
+            ... on CreateEndpointPayload { endpoint { id } } } }`,
+        ),
+      ).createEndpoint.endpoint.id as string;
+      const event = ok(
+        await h.gql(
+          `mutation { publishEvent(input: { type: "nested.scope", payload: {} }) {
+            ... on PublishEventPayload { event { id } } } }`,
+        ),
+      ).publishEvent.event.id as string;
+      const delivery = await h.hookgate.app.prisma.delivery.findFirstOrThrow({ where: { eventId: event } });
+      made = { Endpoint: endpoint, Event: event, Delivery: delivery.id };
+      return made;
+    }
+  });
 });
 
 interface WsHandle {

@@ -4,6 +4,7 @@
  * no table gained or lost a row.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import {
   countRows,
@@ -434,6 +435,46 @@ describe("transport and GraphQL rows", () => {
       expect(res.status).toBe(200);
       expect(res.json.data ?? null).toBeNull();
       expect(res.json.errors[0].message).toMatch(/^Syntax Error: Query depth limit of \d+ exceeded/);
+    });
+
+    it("refuses a mutation whose selection is too costly without running it", async () => {
+      const query = `mutation { createEndpoint(input: { url: "http://127.0.0.1:9/", events: ["*"] }) {
+        ... on CreateEndpointPayload { endpoint { deliveries(first: 100) { edges { node { id
+          attempts(first: 100) { edges { node { id responseBody } } } } } } } } } }`;
+      const res = await expectNothingWritten(h, () => rawRequest(h, post(h.adminKey, { query })));
+      expect(res.status).toBe(200);
+      expectOnlyError(res.json, {
+        message: /^Query is too costly: estimated cost \d+ exceeds the limit of 20000$/,
+        code: "QUERY_TOO_COMPLEX",
+      });
+    });
+
+    it("closes a WebSocket whose message is larger than maxRequestBytes (1009), running nothing", async () => {
+      const socket = new WebSocket(h.graphqlUrl.replace(/^http/, "ws"), "graphql-transport-ws");
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once("open", () => resolve());
+          socket.once("error", reject);
+        });
+        const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+          socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+        );
+        const before = await countRows(h);
+        socket.send(
+          JSON.stringify({
+            type: "connection_init",
+            payload: { authorization: `Bearer ${h.adminKey}`, pad: "a".repeat(h.config.maxRequestBytes) },
+          }),
+        );
+        const result = await Promise.race([
+          closed,
+          new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000).unref()),
+        ]);
+        expect(result).toEqual({ code: 1009, reason: "" });
+        expect(await countRows(h)).toEqual(before);
+      } finally {
+        socket.terminate();
+      }
     });
 
     it("refuses endpoints(100) > deliveries(100) > attempts(100) as QUERY_TOO_COMPLEX before any resolver runs", async () => {
