@@ -138,6 +138,42 @@ describe("HTTP credentials", () => {
     }
   });
 
+  it.each([
+    { name: "no key", key: () => "", code: "UNAUTHENTICATED", message: NO_KEY_MESSAGE },
+    { name: "unknown key", key: () => "hk_unknown", code: "UNAUTHENTICATED", message: "Invalid API key" },
+    {
+      name: "revoked key",
+      key: () => revokedKey,
+      code: "UNAUTHENTICATED",
+      message: "API key has been revoked",
+    },
+    { name: "expired key", key: () => expiredKey, code: "UNAUTHENTICATED", message: "API key has expired" },
+  ])("deliveryUpdated over SSE with $name → $code, stream ends", async ({ key, code, message }) => {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "text/event-stream",
+    };
+    if (key()) headers.authorization = `Bearer ${key()}`;
+    const res = await fetch(h.graphqlUrl, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query: UPDATES }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    // The stream must end by itself (reading it to the end is bounded by the timeout above).
+    const text = await res.text();
+    const events = text
+      .split("\n\n")
+      .map((block) => block.split("\n"))
+      .filter((lines) => lines.some((l) => l.startsWith("event: next")));
+    expect(events).toHaveLength(1);
+    const payload = JSON.parse(events[0]!.find((l) => l.startsWith("data:"))!.slice(5));
+    expectOnlyError(payload, { message, code });
+    expect(text).toContain("event: complete");
+  });
+
   it("accepts the scheme in any case (RFC 9110) — the rows above fail for their stated reason", async () => {
     for (const scheme of ["Bearer", "bearer", "BEARER"]) {
       const res = await rawRequest(h, {
@@ -301,6 +337,28 @@ describe("scope matrix derived from the schema", () => {
         expect((admin.data as Record<string, any>)[root!.name][field.name]).toBeDefined();
       },
     );
+
+    // KNOWN BUG (reported, not ours to fix: src/graphql/delivery.ts): Delivery.attempts and
+    // Delivery.event have no authScopes, so a key with DELIVERIES_WRITE alone reads a delivery's
+    // attempt history (request/response bodies) and its event payload through replayDelivery's
+    // payload. it.fails keeps the row visible; turn it into it() once the fields are guarded.
+    it.fails("a DELIVERIES_WRITE-only key reads no attempts or payloads through replayDelivery", async () => {
+      const ids = await realObjects();
+      const key = await keyWith(["DELIVERIES_WRITE"]);
+      const res = await h.gql(
+        `mutation($id: ID!) { replayDelivery(id: $id) { ... on ReplayDeliveryPayload { delivery { id
+          attempts { totalCount edges { node { requestBody responseBody } } } event { payload } } } } }`,
+        { id: ids.Delivery },
+        key,
+      );
+      const codes = (res.errors ?? []).map((e) => [e.path?.join("."), e.extensions?.code]);
+      expect(codes).toEqual(
+        expect.arrayContaining([
+          ["replayDelivery.delivery.attempts", "FORBIDDEN"],
+          ["replayDelivery.delivery.event", "FORBIDDEN"],
+        ]),
+      );
+    });
 
     let made: Record<string, string> | null = null;
     /** One endpoint, event and delivery (ids by type name), made once. */
