@@ -33,7 +33,7 @@ function serve(env: Record<string, string>): Proc {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const v = fn();
@@ -104,7 +104,8 @@ describe(`hookgate serve as a process (${TEST_DB})`, () => {
     expect(again.stderr()).not.toMatch(/hk_/);
     again.child.kill("SIGINT");
     expect(await again.exited).toBe(0);
-  });
+    // Two cold starts of a real process (tsx, PGlite, migrations): slow on a loaded 2-core machine.
+  }, 120_000);
 
   it("refuses bad configuration with a message naming the variable", async () => {
     const p = serve({
