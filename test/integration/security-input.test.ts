@@ -13,7 +13,7 @@ import { setEndpointUrlLookup } from "../../src/domain/endpoints.js";
 import { MAX_HEADER_VALUE_LENGTH } from "../../src/security/headers.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
-import { countRows, expectNothingChanged } from "../support/matrix.js";
+import { countRows, expectNothingChanged, jsonHeaders, rawRequest } from "../support/matrix.js";
 
 const PUBLIC_IP = "93.184.215.14";
 const ZONE: Record<string, string[]> = {
@@ -485,6 +485,24 @@ describe("input matrix (allowInsecureUrls=false)", () => {
       await refused(PUBLISH, { i: { type: "blob.stored", payload: payload() } }, [
         { path: "input.payload", message },
       ]);
+    });
+
+    it("a payload nested 50,000 levels deep (100 kB) is refused, not a crash", async () => {
+      // Written by hand: JSON.stringify itself cannot serialise it.
+      const deep = "[".repeat(50_000) + "]".repeat(50_000);
+      const body = `{"query": ${JSON.stringify(PUBLISH)}, "variables": {"i": {"type": "blob.stored", "payload": ${deep}}}}`;
+      const res = await expectNothingChanged(h, () =>
+        rawRequest(h, { headers: jsonHeaders(h.adminKey), body }),
+      );
+      expect(res.status).toBe(200);
+      expect(res.json.data.publishEvent).toMatchObject({
+        __typename: "ValidationError",
+        fieldErrors: [
+          { path: "input.payload", message: expect.stringMatching(/^payload is not serialisable as JSON: /) },
+        ],
+      });
+      // The server is still fine.
+      expect(ok(await h.gql("{ viewer { keyId } }")).viewer.keyId).toMatch(/^key_/);
     });
 
     it("idempotencyKey one past its limit", async () => {
