@@ -69,10 +69,10 @@ for (const p of only) {
 const sizes: P.Sizes = quick
   ? {
       ceilingMs: 2500,
-      throughputDeliveries: 5000,
+      throughputDeliveries: 3000,
       latencyRate: 500,
-      latencyMs: 3000,
-      fanoutEndpoints: 500,
+      latencyMs: 2500,
+      fanoutEndpoints: 250,
       fanoutReps: 3,
       apiMs: 2500,
       listRequests: 200,
