@@ -19,6 +19,8 @@ export interface CreateAppOptions {
   /** Use this database instead of opening one from config (tests). Not closed by app.close(). */
   db?: Database;
   logger?: Logger;
+  /** DNS resolver for URL checks and deliveries (tests); default: the system's. */
+  dnsLookup?: App["dnsLookup"];
 }
 
 export interface AppHandle extends App {
@@ -50,6 +52,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       logger,
       urlPolicy: policyFromConfig(config),
       metrics: createMetrics(),
+      dnsLookup: opts.dnsLookup,
     };
     return {
       ...app,

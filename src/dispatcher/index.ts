@@ -38,7 +38,7 @@ import type { App } from "../domain/app.js";
 import { newId } from "../domain/ids.js";
 import { encodeDeliveryUpdate, WAKE_CHANNEL } from "../domain/signals.js";
 import { isSensitiveHeader, REDACTED } from "../security/headers.js";
-import { createPinnedDispatcher } from "../security/url-policy.js";
+import { createPinnedDispatcher, type LookupFn } from "../security/url-policy.js";
 import { signatureHeaders } from "../signing/index.js";
 import { sanitizeText, sendWebhook, USER_AGENT } from "./http.js";
 import {
@@ -60,6 +60,8 @@ export interface DispatcherOptions {
   config?: Partial<Config>;
   /** Defaults to host/pid/random. */
   workerId?: string;
+  /** DNS for delivery connections (default app.dnsLookup, else the system's): tests simulate rebinding. */
+  lookup?: LookupFn;
 }
 
 type DispatcherConfig = Pick<
@@ -147,6 +149,7 @@ export class Dispatcher {
       connections: this.cfg.dispatchConcurrency,
       keepAliveTimeout: 10_000,
       connectTimeout: Math.min(this.cfg.attemptTimeoutMs, 10_000),
+      lookup: opts.lookup ?? app.dnsLookup,
     });
   }
 

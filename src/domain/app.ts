@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import type { Database, PrismaClient } from "../db/database.js";
 import type { ApiKeyScope } from "../generated/prisma/client.js";
 import type { Metrics } from "../metrics.js";
-import type { UrlPolicy } from "../security/url-policy.js";
+import type { LookupFn, UrlPolicy } from "../security/url-policy.js";
 
 /** What an encrypted-at-rest value needs; implemented by src/security/crypto.ts. */
 export interface Cipher {
@@ -23,6 +23,11 @@ export interface App {
   readonly logger: Logger;
   readonly urlPolicy: UrlPolicy;
   readonly metrics: Metrics;
+  /**
+   * DNS for URL checks (endpoint create/update, replay-to-url) and for delivery connections.
+   * Undefined = the system resolver; tests inject one so that no test touches real DNS.
+   */
+  readonly dnsLookup?: LookupFn;
 }
 
 /** Who is calling: an authenticated API key, confined to its tenant and that tenant's descendants. */

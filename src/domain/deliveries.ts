@@ -79,7 +79,7 @@ export async function replayDelivery(
   url?: string | null,
 ): Promise<Delivery> {
   if (url != null) {
-    const checked = await resolveAndCheckUrl(url, app.urlPolicy);
+    const checked = await resolveAndCheckUrl(url, app.urlPolicy, app.dnsLookup);
     if (!checked.ok) throw ValidationError.field("url", checked.message);
   }
   const delivery = await findVisibleDelivery(app, actor, id);

@@ -1,6 +1,6 @@
 import { type Endpoint, type EndpointStatus, Prisma } from "../generated/prisma/client.js";
 import { isSensitiveHeader, REDACTED, validateCustomHeaders } from "../security/headers.js";
-import { type LookupFn, resolveAndCheckUrl } from "../security/url-policy.js";
+import { resolveAndCheckUrl } from "../security/url-policy.js";
 import { generateSecret, secretFingerprint, secretProblem } from "../signing/index.js";
 import type { Actor, App } from "./app.js";
 import { ConflictError, FieldErrors, NotFoundError } from "./errors.js";
@@ -108,16 +108,6 @@ function secretRow(app: App, secret: string) {
 // Validation
 // ---------------------------------------------------------------------------------------------------------------
 
-let urlLookup: LookupFn | undefined;
-
-/**
- * Replaces the DNS lookup used when endpoint urls are checked at creation (tests use it so that no test
- * touches real DNS). Process-wide; pass undefined to restore dns.lookup.
- */
-export function setEndpointUrlLookup(lookup: LookupFn | undefined): void {
-  urlLookup = lookup;
-}
-
 export interface CreateEndpointInput {
   url: string;
   events: string[];
@@ -222,7 +212,7 @@ async function checkEvents(
 }
 
 async function checkUrl(app: App, errors: FieldErrors, url: string): Promise<void> {
-  const result = await resolveAndCheckUrl(url, app.urlPolicy, urlLookup);
+  const result = await resolveAndCheckUrl(url, app.urlPolicy, app.dnsLookup);
   if (!result.ok) errors.add("input.url", result.message);
 }
 

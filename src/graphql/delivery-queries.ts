@@ -273,6 +273,7 @@ builder.prismaObjectField("Delivery", "attempts", (t) =>
       cursor: "id",
       ...PAGINATION,
       description: "Its HTTP attempts, newest first.",
+      authScopes: { scope: "DELIVERIES_READ" },
       totalCount: true,
       query: () => ({ orderBy: { id: "desc" } }),
     },

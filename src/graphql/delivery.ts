@@ -21,7 +21,8 @@ export const DeliveryRef = builder.prismaObject("Delivery", {
         "When the next attempt is due (while SENDING: when the current lease ends); null once final.",
     }),
     lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
-    event: t.relation("event"),
+    // A DELIVERIES_WRITE-only key gets deliveries back from replay/test: the payload stays behind READ.
+    event: t.relation("event", { authScopes: { scope: "DELIVERIES_READ" } }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),

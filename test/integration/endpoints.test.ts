@@ -1,11 +1,6 @@
 import type dns from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  decodeEndpointHeaders,
-  endpointMatchesEvent,
-  setEndpointUrlLookup,
-  validSecrets,
-} from "../../src/domain/endpoints.js";
+import { decodeEndpointHeaders, endpointMatchesEvent, validSecrets } from "../../src/domain/endpoints.js";
 import { newId } from "../../src/domain/ids.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
@@ -90,8 +85,7 @@ async function newTenant(name: string, parentId?: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  setEndpointUrlLookup(fakeLookup);
-  h = await startTestHookgate();
+  h = await startTestHookgate({ dnsLookup: fakeLookup });
   rootId = (await gqlOk("{ viewer { tenantId } }", {})).viewer.tenantId;
   const names = ["invoice.paid", "invoice.created", "invoice.line.added", "customer.created", "old.type"];
   for (const name of names) {
@@ -111,7 +105,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  setEndpointUrlLookup(undefined);
   await h?.stop();
 });
 
@@ -354,7 +347,7 @@ describe("createEndpoint", () => {
 describe("with development mode off", () => {
   let strict: TestHookgate;
   beforeAll(async () => {
-    strict = await startTestHookgate({ config: { allowInsecureUrls: false } });
+    strict = await startTestHookgate({ dnsLookup: fakeLookup, config: { allowInsecureUrls: false } });
     await strict.gql(`mutation { createEventType(input: { name: "invoice.paid" }) { __typename } }`);
   });
   afterAll(async () => {

@@ -1,17 +1,13 @@
 /**
  * Delivery-time SSRF and secret hygiene, with the real dispatcher and real receivers on
- * 127.0.0.1. Hookgate runs with allowInsecureUrls=false; DNS is injected twice: the lookup
- * used when an endpoint is created (setEndpointUrlLookup) answers a public address, the
- * dispatcher's answers what the attacker wants at delivery time (DNS rebinding).
- *
- * The dispatcher has no lookup option: createPinnedDispatcher takes dns.lookup when the
- * Dispatcher is constructed, so the test swaps dns.lookup for exactly that call and puts it
- * back at once (see dispatcherResolving).
+ * 127.0.0.1. Hookgate runs with allowInsecureUrls=false; DNS is injected twice: the app's
+ * lookup (App.dnsLookup, used when an endpoint is created) answers a public address, the
+ * dispatcher's (DispatcherOptions.lookup) answers what the attacker wants at delivery time
+ * (DNS rebinding).
  */
 
 import { randomBytes } from "node:crypto";
 import type { LookupAddress } from "node:dns";
-import dns from "node:dns";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
@@ -20,8 +16,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startHookgate } from "../../src/app.js";
 import { type Config, testConfig } from "../../src/config.js";
 import { createDispatcher, type Dispatcher } from "../../src/dispatcher/index.js";
-import type { App } from "../../src/domain/app.js";
-import { setEndpointUrlLookup } from "../../src/domain/endpoints.js";
 import { liveUpdates } from "../../src/domain/live.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
 import { createTestDatabase } from "../support/db.js";
@@ -48,17 +42,6 @@ function zoneLookup(zone: Record<string, string[]>): LookupFn {
       else callback(null, all[0]!.address, all[0]!.family);
     });
   };
-}
-
-/** A real Dispatcher whose pinned agent resolves names with `lookup`. */
-function dispatcherResolving(app: App, lookup: LookupFn): Dispatcher {
-  const original = dns.lookup;
-  (dns as { lookup: unknown }).lookup = lookup;
-  try {
-    return createDispatcher(app);
-  } finally {
-    (dns as { lookup: unknown }).lookup = original;
-  }
 }
 
 interface Receiver {
@@ -101,7 +84,10 @@ async function startReceiver(
 }
 
 /** A Hookgate like startTestHookgate's, but with a logger that captures every line (level trace). */
-async function startCapturingHookgate(config: Partial<Config>): Promise<TestHookgate & { logs: string[] }> {
+async function startCapturingHookgate(
+  config: Partial<Config>,
+  dnsLookup: LookupFn,
+): Promise<TestHookgate & { logs: string[] }> {
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -124,6 +110,7 @@ async function startCapturingHookgate(config: Partial<Config>): Promise<TestHook
     db: database.db,
     role: "api",
     logger: pino({ level: "trace" }, stream),
+    dnsLookup,
   });
   const adminKey = hookgate.firstAdminKey!;
   const graphqlUrl = `${hookgate.server!.url}/graphql`;
@@ -210,23 +197,21 @@ describe("delivery-time SSRF (allowInsecureUrls=false, no allowed CIDRs)", () =>
   let receiver: Receiver;
 
   beforeAll(async () => {
-    setEndpointUrlLookup(
+    h = await startCapturingHookgate(
+      { allowInsecureUrls: false, allowedCidrs: [] },
       zoneLookup({
         "rebind.example": [PUBLIC_IP],
         "mixed.example": [PUBLIC_IP],
         "literal.example": [PUBLIC_IP],
       }),
     );
-    h = await startCapturingHookgate({ allowInsecureUrls: false, allowedCidrs: [] });
     receiver = await startReceiver((res) => res.writeHead(200).end("ok"));
-    dispatcher = dispatcherResolving(
-      h.hookgate.app,
-      zoneLookup({ "rebind.example": ["127.0.0.1"], "mixed.example": [PUBLIC_IP, "127.0.0.1"] }),
-    );
+    dispatcher = createDispatcher(h.hookgate.app, {
+      lookup: zoneLookup({ "rebind.example": ["127.0.0.1"], "mixed.example": [PUBLIC_IP, "127.0.0.1"] }),
+    });
     await dispatcher.start();
   });
   afterAll(async () => {
-    setEndpointUrlLookup(undefined);
     await dispatcher?.stop();
     await receiver?.close();
     await h?.stop();
@@ -280,19 +265,19 @@ describe("redirects and secrets (allowInsecureUrls=false, 127.0.0.1/32 allowed)"
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    setEndpointUrlLookup(zoneLookup({ "hop.example": [PUBLIC_IP], "hooks.example": [PUBLIC_IP] }));
-    h = await startCapturingHookgate({ allowInsecureUrls: false, allowedCidrs: ["127.0.0.1/32"] });
-    dispatcher = dispatcherResolving(
-      h.hookgate.app,
-      zoneLookup({ "hop.example": ["127.0.0.1"], "hooks.example": ["127.0.0.1"] }),
+    h = await startCapturingHookgate(
+      { allowInsecureUrls: false, allowedCidrs: ["127.0.0.1/32"] },
+      zoneLookup({ "hop.example": [PUBLIC_IP], "hooks.example": [PUBLIC_IP] }),
     );
+    dispatcher = createDispatcher(h.hookgate.app, {
+      lookup: zoneLookup({ "hop.example": ["127.0.0.1"], "hooks.example": ["127.0.0.1"] }),
+    });
     await dispatcher.start();
   });
   afterEach(async () => {
     for (const close of closers.splice(0)) await close();
   });
   afterAll(async () => {
-    setEndpointUrlLookup(undefined);
     await dispatcher?.stop();
     for (const r of receivers) await r.close();
     await h?.stop();

@@ -5,11 +5,10 @@
  * and past the limit. Each row expects an exact typed ValidationError with its field path, and
  * every row of every table unchanged.
  *
- * Names are resolved by an injected lookup (setEndpointUrlLookup): no test touches real DNS.
+ * Names are resolved by an injected lookup (App.dnsLookup): no test touches real DNS.
  */
 import type { LookupAddress } from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setEndpointUrlLookup } from "../../src/domain/endpoints.js";
 import { MAX_HEADER_VALUE_LENGTH } from "../../src/security/headers.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
@@ -173,8 +172,8 @@ describe("input matrix (allowInsecureUrls=false)", () => {
   const MAX_PAYLOAD = 1024;
 
   beforeAll(async () => {
-    setEndpointUrlLookup(fakeLookup);
     h = await startTestHookgate({
+      dnsLookup: fakeLookup,
       config: { allowInsecureUrls: false, allowedCidrs: [], maxPayloadBytes: MAX_PAYLOAD },
     });
     const created = ok(
@@ -216,7 +215,6 @@ describe("input matrix (allowInsecureUrls=false)", () => {
     deliveryId = (await h.hookgate.app.prisma.delivery.findFirstOrThrow({ where: { endpointId } })).id;
   });
   afterAll(async () => {
-    setEndpointUrlLookup(undefined);
     await h?.stop();
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Hookgate, startHookgate } from "../../src/app.js";
+import { type Hookgate, type StartOptions, startHookgate } from "../../src/app.js";
 import { type Config, testConfig } from "../../src/config.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
 
@@ -35,6 +35,8 @@ export interface GqlResponse<T> {
 export interface StartTestOptions {
   config?: Partial<Config>;
   role?: "api" | "dispatcher" | "all";
+  /** DNS for URL checks and deliveries: tests that use host names inject one (no real DNS in tests). */
+  dnsLookup?: StartOptions["dnsLookup"];
 }
 
 export async function startTestHookgate(opts: StartTestOptions = {}): Promise<TestHookgate> {
@@ -51,7 +53,11 @@ export async function startTestHookgate(opts: StartTestOptions = {}): Promise<Te
   });
   let hookgate: Hookgate;
   try {
-    hookgate = await startHookgate(config, { db: database.db, role: opts.role ?? "api" });
+    hookgate = await startHookgate(config, {
+      db: database.db,
+      role: opts.role ?? "api",
+      dnsLookup: opts.dnsLookup,
+    });
   } catch (err) {
     await database.close();
     throw err;
