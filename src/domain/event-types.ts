@@ -145,9 +145,15 @@ export async function findVisibleEventType(
   name: string,
 ): Promise<EventType | null> {
   const chain = ancestorIds(tenantPath);
-  const found = await app.prisma.eventType.findMany({ where: { tenantId: { in: chain }, name } });
-  if (found.length <= 1) return found[0] ?? null;
-  return found.sort((a, b) => chain.indexOf(b.tenantId) - chain.indexOf(a.tenantId))[0]!;
+  // Runs on every publish: the raw driver, nearest tenant first (its definition wins over an ancestor's).
+  const [row] = await app.db.query<EventType>(
+    `SELECT id, tenant_id AS "tenantId", name, description, schema, deprecated,
+            created_at AS "createdAt", updated_at AS "updatedAt"
+       FROM event_types WHERE name = $1 AND tenant_id = ANY($2::text[])
+      ORDER BY array_position($2::text[], tenant_id) DESC LIMIT 1`,
+    [name, chain],
+  );
+  return row ?? null;
 }
 
 /** Names of the usable event types among `names` (deprecated included; the caller decides). */

@@ -6,7 +6,7 @@ import { FieldErrors, ValidationError } from "./errors.js";
 import { compileEventTypeSchema, findVisibleEventType } from "./event-types.js";
 import { newId } from "./ids.js";
 import { DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL } from "./signals.js";
-import { ancestorIds, resolveTenant } from "./tenants.js";
+import { ancestorIds, resolveTenantRef } from "./tenants.js";
 
 export const IDEMPOTENCY_KEY_MAX = 255;
 /** More schema errors than this are summarised: nobody reads the 500th. */
@@ -51,7 +51,7 @@ export async function publishEvent(
   const serialized = serializePayload(app, errors, "input.payload", input.payload);
   errors.throwIfAny();
 
-  const tenant = await resolveTenant(app, actor, input.tenantId);
+  const tenant = await resolveTenantRef(app, actor, input.tenantId);
   if (key !== null) {
     const original = await findByIdempotencyKey(app, tenant.id, key);
     if (original) return original;
@@ -185,7 +185,11 @@ async function findByIdempotencyKey(
  * or of an ancestor that asked for its children's events (includeChildTenants), whose filter holds the
  * name, "*" or a "prefix.*" of it (array overlap, one query).
  */
-export async function matchingEndpoints(app: App, tenant: Tenant, type: string): Promise<string[]> {
+export async function matchingEndpoints(
+  app: App,
+  tenant: Pick<Tenant, "id" | "path">,
+  type: string,
+): Promise<string[]> {
   const ancestors = ancestorIds(tenant.path).filter((id) => id !== tenant.id);
   const rows = await app.db.query<{ id: string }>(
     `SELECT e.id FROM endpoints e

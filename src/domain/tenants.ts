@@ -26,6 +26,20 @@ export async function resolveTenant(app: App, actor: Actor, tenantId?: string | 
   return tenant;
 }
 
+/**
+ * Like resolveTenant, but only id and path, and without a query when the caller acts on its own
+ * tenant (the hot path: publishing). Same confinement rule.
+ */
+export async function resolveTenantRef(
+  app: App,
+  actor: Actor,
+  tenantId?: string | null,
+): Promise<Pick<Tenant, "id" | "path">> {
+  if (tenantId == null || tenantId === actor.tenantId) return { id: actor.tenantId, path: actor.tenantPath };
+  const tenant = await resolveTenant(app, actor, tenantId);
+  return { id: tenant.id, path: tenant.path };
+}
+
 /** Ids of the tenant and its ancestors, root first, from its path. */
 export function ancestorIds(tenantPath: string): string[] {
   return tenantPath.split("/").filter(Boolean);
