@@ -256,9 +256,10 @@ describe("auto-disable after continuous failure", () => {
     ]);
     expect(rows[0].status).toBe("DISABLED");
     expect(rows[0].disabled_reason).toBe("FAILING");
-    // Attempts went on until the run of failures had lasted 300 ms, then stopped.
+    // Attempts went on until the run of failures had lasted 300 ms, then stopped (how many fit in
+    // that time depends on the machine's load; the span below is what disableAfter promises).
     const attempts = await attemptsOf(h, d.id);
-    expect(attempts.length).toBeGreaterThanOrEqual(4);
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
     expect(attempts.length).toBeLessThan(8);
     const span = rx.requests.at(-1)!.at - rx.requests[0].at;
     expect(span).toBeGreaterThanOrEqual(290);
