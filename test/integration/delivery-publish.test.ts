@@ -239,11 +239,11 @@ describe("publishEvent: fan-out cost", () => {
     await h?.stop();
   });
 
-  it("writes an event with 1,000 deliveries in one statement, fast", async () => {
+  it("writes an event with 1,000 deliveries in one statement", async () => {
     await createEventType(h, "bulk.event");
     const app = h.hookgate.app;
     const root = (await app.db.query<{ id: string; path: string }>("SELECT id, path FROM tenants"))[0];
-    // Endpoints straight into the table: creating 1,000 through the API is not what is measured here.
+    // Endpoints straight into the table: creating 1,000 through the API is not what this is about.
     await app.db.query(
       `INSERT INTO endpoints (id, tenant_id, url, events, updated_at)
        SELECT 'ep_bulk' || lpad(g::text, 5, '0'), $1, 'https://example.com/' || g, ARRAY['bulk.*'], now()
@@ -251,24 +251,15 @@ describe("publishEvent: fan-out cost", () => {
       [root.id],
     );
     const actor = { keyId: "key_x", tenantId: root.id, tenantPath: root.path, scopes: ["ADMIN" as const] };
-    const times: number[] = [];
+    // Correctness only: how fast this is is measured by `npm run bench` (fan-out phase), not here.
     for (let i = 0; i < 15; i++) {
-      const t0 = performance.now();
       const res = await publishEvent(app, actor, {
         type: "bulk.event",
         payload: { i, pad: "x".repeat(500) },
       });
-      times.push(performance.now() - t0);
       expect(res.deliveryCount).toBe(1000);
     }
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)];
-    console.log(
-      `[fan-out 1000] ${h.database.kind}: median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)}, max ${times.at(-1)!.toFixed(1)}`,
-    );
     const counts = await app.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries");
     expect(counts[0].n).toBe(15_000);
-    // The target is 150 ms; the bound here is loose so a busy CI machine does not flake.
-    expect(median).toBeLessThan(1000);
   });
 });
