@@ -7,7 +7,6 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { LookupAddress } from "node:dns";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
@@ -19,30 +18,12 @@ import { createDispatcher, type Dispatcher } from "../../src/dispatcher/index.js
 import { liveUpdates } from "../../src/domain/live.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
 import { createTestDatabase } from "../support/db.js";
+import { zoneLookup } from "../support/dns.js";
 import { ok, type TestHookgate } from "../support/hookgate.js";
 import { snapshotRows } from "../support/matrix.js";
 import { untilSubscribed, wsClient, wsSubscribe } from "./live-fixtures.js";
 
 const PUBLIC_IP = "93.184.215.14";
-
-function zoneLookup(zone: Record<string, string[]>): LookupFn {
-  return (hostname, options, callback) => {
-    const addresses = zone[hostname.toLowerCase().replace(/\.$/, "")];
-    setImmediate(() => {
-      if (!addresses) {
-        const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
-        err.code = "ENOTFOUND";
-        return callback(err, []);
-      }
-      const all: LookupAddress[] = addresses.map((address) => ({
-        address,
-        family: address.includes(":") ? 6 : 4,
-      }));
-      if (options.all) callback(null, all);
-      else callback(null, all[0]!.address, all[0]!.family);
-    });
-  };
-}
 
 interface Receiver {
   port: number;

@@ -1,16 +1,6 @@
-/**
- * Input matrix on a Hookgate with allowInsecureUrls=false and no allowed CIDRs: URL tricks
- * through createEndpoint, updateEndpoint and replayDelivery(url); unknown, deprecated and
- * malformed event types; header injection; payloads failing their JSON Schema; payload size at
- * and past the limit. Each row expects an exact typed ValidationError with its field path, and
- * every row of every table unchanged.
- *
- * Names are resolved by an injected lookup (App.dnsLookup): no test touches real DNS.
- */
-import type { LookupAddress } from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_HEADER_VALUE_LENGTH } from "../../src/security/headers.js";
-import type { LookupFn } from "../../src/security/url-policy.js";
+import { zoneLookup } from "../support/dns.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import { countRows, expectNothingChanged, jsonHeaders, rawRequest } from "../support/matrix.js";
 
@@ -24,22 +14,7 @@ const ZONE: Record<string, string[]> = {
   "xn--bcher-kva.example": ["169.254.169.254"],
 };
 
-const fakeLookup: LookupFn = (hostname, options, callback) => {
-  const addresses = ZONE[hostname.toLowerCase().replace(/\.$/, "")];
-  setImmediate(() => {
-    if (!addresses) {
-      const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
-      err.code = "ENOTFOUND";
-      return callback(err, []);
-    }
-    const all: LookupAddress[] = addresses.map((address) => ({
-      address,
-      family: address.includes(":") ? 6 : 4,
-    }));
-    if (options.all) callback(null, all);
-    else callback(null, all[0]!.address, all[0]!.family);
-  });
-};
+const fakeLookup = zoneLookup(ZONE);
 
 const loopback = (host: string) => `The URL's host ${host} is a loopback address, which cannot be used.`;
 const USERINFO =
