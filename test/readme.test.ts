@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { parse, validate } from "graphql";
 import { describe, expect, it } from "vitest";
 import { configTableMarkdown, OPTIONS } from "../src/config.js";
+import { schema } from "../src/graphql/index.js";
 
 const README = readFileSync(path.resolve(import.meta.dirname, "../README.md"), "utf8");
 
@@ -16,5 +18,17 @@ describe("README stays true", () => {
     expect(README).toContain("npm ci && npm start");
     expect(README).toMatch(/^npm test\b/m);
     expect(readFileSync(path.resolve(import.meta.dirname, "../.ci/run"), "utf8")).toMatch(/^npm test$/m);
+  });
+
+  it("shows only GraphQL that is valid against the schema", () => {
+    const blocks = [...README.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(6);
+    for (const block of blocks) {
+      // A block may hold several operations; they are anonymous, so validate each on its own.
+      for (const op of block.split(/\n(?=mutation|query|subscription|\{)/)) {
+        const errors = validate(schema, parse(op)).map((e) => e.message);
+        expect(errors, op).toEqual([]);
+      }
+    }
   });
 });
