@@ -7,13 +7,11 @@
  * commit and full page writes on, as in production), then stopped and deleted at the end. As root, initdb
  * refuses to run, so the cluster belongs to the `postgres` user and runs through runuser.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import pg from "pg";
+import { freePort, startTestCluster } from "../scripts/postgres-cluster.js";
 import { track } from "./lib/procs.js";
+
+export { freePort };
 
 export interface BenchPostgres {
   /** URL of the (empty) database Hookgate gets. */
@@ -23,29 +21,6 @@ export interface BenchPostgres {
   version: string;
   settings: Record<string, string>;
   stop(): Promise<void>;
-}
-
-function findBinDir(): string | undefined {
-  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
-  for (const d of dirs)
-    if (existsSync(path.join(d, "initdb")) && existsSync(path.join(d, "pg_ctl"))) return d;
-  const base = "/usr/lib/postgresql";
-  if (!existsSync(base)) return undefined;
-  const v = readdirSync(base)
-    .filter((x) => existsSync(path.join(base, x, "bin", "initdb")))
-    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))[0];
-  return v ? path.join(base, v, "bin") : undefined;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 async function describe(url: string): Promise<{ version: string; settings: Record<string, string> }> {
@@ -115,101 +90,31 @@ async function createDatabaseOn(serverUrl: string): Promise<BenchPostgres> {
   };
 }
 
-function runuserPath(): string {
-  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
-  const d = dirs.find((x) => x && existsSync(path.join(x, "runuser")));
-  if (!d) throw new Error("running as root needs runuser (util-linux) to start PostgreSQL as user postgres");
-  return path.join(d, "runuser");
-}
-
 async function startCluster(): Promise<BenchPostgres> {
-  const bin = findBinDir();
-  if (!bin) {
-    throw new Error(
-      "--db postgres: set DATABASE_URL, or install PostgreSQL (initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin)",
-    );
-  }
-  const asRoot = process.getuid?.() === 0;
-  const dir = mkdtempSync(path.join(os.tmpdir(), "hookgate-bench-pg-"));
-  const dataDir = path.join(dir, "data");
-  const logFile = path.join(dir, "server.log");
-  if (asRoot) {
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    chownSync(dir, uid, gid);
-  }
-  chmodSync(dir, 0o700);
-  const run = (cmd: string, args: string[]) => {
-    const file = path.join(bin, cmd);
-    const [f, argv] = asRoot ? [runuserPath(), ["-u", "postgres", "--", file, ...args]] : [file, args];
-    const res = spawnSync(f, argv, { encoding: "utf8", cwd: dir, timeout: 120_000 });
-    if (res.status !== 0) {
-      const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-2000) : "";
-      throw new Error(
-        `${cmd} ${args.join(" ")} failed (${res.status ?? res.signal}):\n${res.stdout}${res.stderr}${log}`,
-      );
-    }
-  };
-  let started = false;
-  let stopped = false;
-  const stopSync = (mode: "fast" | "immediate") => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      if (started || existsSync(path.join(dataDir, "postmaster.pid")))
-        run("pg_ctl", ["stop", "-D", dataDir, "-m", mode, "-w"]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
+  const cluster = await startTestCluster({ durable: true, prefix: "hookgate-bench-pg-" });
   const untrack = track({
     name: "PostgreSQL cluster",
-    stop: async () => stopSync("fast"),
-    kill: () => stopSync("immediate"),
+    stop: () => cluster.stop(),
+    kill: () => void cluster.stop().catch(() => {}),
   });
   try {
-    // --no-sync only skips syncing initdb's own files; the server below runs fully durable.
-    run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
-    let port = 0;
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      const opts = [
-        `-p ${port}`,
-        "-h 127.0.0.1",
-        `-k ${dir}`,
-        "-c fsync=on",
-        "-c synchronous_commit=on",
-        "-c full_page_writes=on",
-        "-c shared_buffers=256MB",
-        "-c max_connections=200",
-        "-c max_wal_size=2GB",
-      ].join(" ");
-      try {
-        run("pg_ctl", ["start", "-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", opts]);
-        started = true;
-        break;
-      } catch (err) {
-        if (attempt >= 3) throw err;
-      }
-    }
-    const admin = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-    const c = new pg.Client({ connectionString: admin });
+    const c = new pg.Client({ connectionString: cluster.adminUrl });
     await c.connect();
     await c.query("CREATE DATABASE hookgate");
     await c.end();
-    const url = `postgresql://postgres@127.0.0.1:${port}/hookgate`;
+    const url = `postgresql://postgres@127.0.0.1:${cluster.port}/hookgate`;
     const info = await describe(url);
     return {
       url,
-      source: `throwaway cluster (${bin})`,
+      source: "throwaway cluster",
       ...info,
       async stop() {
-        stopSync("fast");
+        await cluster.stop();
         untrack();
       },
     };
   } catch (err) {
-    stopSync("immediate");
+    await cluster.stop();
     untrack();
     throw err;
   }

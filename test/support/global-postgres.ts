@@ -8,10 +8,10 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { startTestCluster, type TestCluster } from "../../scripts/postgres-cluster.js";
 import { openDatabase } from "../../src/db/database.js";
 import { migrate } from "../../src/db/migrate.js";
 import type { TestPostgresInfo } from "./db.js";
-import { startTestCluster, type TestCluster } from "./postgres-cluster.js";
 
 async function admin(adminUrl: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });

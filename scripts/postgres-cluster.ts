@@ -1,7 +1,9 @@
 /**
- * A throwaway PostgreSQL cluster for tests: initdb into a temp dir, start on a free loopback
- * port with durability switched off, stop and delete on stop(). As root (initdb refuses to run
- * as root) the files belong to the `postgres` user and the server runs through runuser.
+ * A throwaway PostgreSQL cluster, for the tests (durability off: fast) and the benchmark (durable:
+ * fsync, synchronous commit and full page writes on, as in production): initdb into a temp dir,
+ * start on a free loopback port, stop and delete on stop() (or at process exit at the latest).
+ * As root (initdb refuses to run as root) the files belong to the `postgres` user and the server
+ * runs through runuser.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +14,13 @@ import path from "node:path";
 export interface PostgresBinaries {
   initdb: string;
   pgCtl: string;
+}
+
+export interface ClusterOptions {
+  /** Production-like durability (the benchmark) instead of speed (the tests). Default false. */
+  durable?: boolean;
+  /** Prefix of the temp directory. */
+  prefix?: string;
 }
 
 export interface TestCluster {
@@ -49,7 +58,8 @@ function runuser(): string {
   return path.join(dir, "runuser");
 }
 
-function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -61,7 +71,7 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startTestCluster(): Promise<TestCluster> {
+export async function startTestCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const bins = findPostgresBinaries();
   if (!bins) {
     throw new Error(
@@ -70,7 +80,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     );
   }
   const asRoot = process.getuid?.() === 0;
-  const dir = mkdtempSync(path.join(os.tmpdir(), "hookgate-pg-"));
+  const dir = mkdtempSync(path.join(os.tmpdir(), options.prefix ?? "hookgate-pg-"));
   const dataDir = path.join(dir, "data");
   const logFile = path.join(dir, "server.log");
   if (asRoot) {
@@ -136,9 +146,15 @@ export async function startTestCluster(): Promise<TestCluster> {
         `-p ${port}`,
         "-h 127.0.0.1",
         `-k ${dir}`,
-        "-c fsync=off",
-        "-c synchronous_commit=off",
-        "-c full_page_writes=off",
+        ...(options.durable
+          ? [
+              "-c fsync=on",
+              "-c synchronous_commit=on",
+              "-c full_page_writes=on",
+              "-c shared_buffers=256MB",
+              "-c max_wal_size=2GB",
+            ]
+          : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
         "-c max_connections=300",
       ].join(" ");
       try {
