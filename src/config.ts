@@ -56,6 +56,7 @@ export interface Config {
   introspection: boolean;
   graphiql: boolean;
   apiRateLimitPerSecond: number;
+  authFailureLimitPerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -389,6 +390,13 @@ export const OPTIONS = [
     env: "HOOKGATE_API_RATE_LIMIT",
     default: "1000",
     doc: "GraphQL requests per second allowed per API key, per process (0 = unlimited).",
+    parse: int(0, 1_000_000),
+  },
+  {
+    key: "authFailureLimitPerMinute",
+    env: "HOOKGATE_AUTH_FAILURE_LIMIT",
+    default: "30",
+    doc: "Failed API-key authentications allowed per client address per minute, per process; past it, that address's authentications are refused for the rest of the minute (0 = unlimited).",
     parse: int(0, 1_000_000),
   },
 ] as const satisfies readonly Option<keyof Config>[];

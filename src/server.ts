@@ -11,7 +11,7 @@ import { createYoga, type GraphQLParams, type Plugin, type YogaInitialContext } 
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { WebSocketServer } from "ws";
 import { pendingMigrations } from "./db/migrate.js";
-import { authenticate } from "./domain/api-keys.js";
+import { type AuthResult, authenticate } from "./domain/api-keys.js";
 import type { App } from "./domain/app.js";
 import type { GraphQLContext } from "./graphql/builder.js";
 import { schema } from "./graphql/index.js";
@@ -26,6 +26,8 @@ const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
 interface ServerContext {
   requestId: string;
+  /** Remote address of the HTTP connection (failed-authentication throttling). */
+  clientIp?: string;
 }
 
 type WsExtra = {
@@ -60,9 +62,37 @@ export async function startServer(
       ? new RateLimiterMemory({ points: config.apiRateLimitPerSecond, duration: 1 })
       : null;
 
+  // Guessing keys costs the guesser: failed authentications are counted per client address, and
+  // an address past the limit is refused before any lookup for the rest of the window.
+  const authFailures =
+    config.authFailureLimitPerMinute > 0
+      ? new RateLimiterMemory({ points: config.authFailureLimitPerMinute, duration: 60 })
+      : null;
+
+  async function authenticateFrom(
+    clientIp: string,
+    key: string,
+  ): Promise<AuthResult & { throttled?: boolean }> {
+    if (authFailures) {
+      const seen = await authFailures.get(clientIp);
+      if (seen && seen.consumedPoints >= config.authFailureLimitPerMinute) {
+        const seconds = Math.max(1, Math.ceil(seen.msBeforeNext / 1000));
+        return {
+          ok: false,
+          throttled: true,
+          reason: `Too many failed authentications from this address: try again in ${seconds} s`,
+        };
+      }
+    }
+    const result = await authenticate(app, key);
+    if (!result.ok && authFailures) await authFailures.penalty(clientIp, 1);
+    return result;
+  }
+
   async function buildContext(
     authorization: string | null | undefined,
     requestId: string,
+    clientIp: string,
   ): Promise<GraphQLContext> {
     const ctx: GraphQLContext = { app, actor: null, authError: null, requestId };
     if (!authorization) return ctx;
@@ -71,8 +101,13 @@ export async function startServer(
       ctx.authError = "Malformed Authorization header: expected 'Bearer <api key>'";
       return ctx;
     }
-    const result = await authenticate(app, key);
+    const result = await authenticateFrom(clientIp, key);
     if (!result.ok) {
+      if (result.throttled) {
+        throw new GraphQLError(result.reason, {
+          extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "retry-after": "60" } } },
+        });
+      }
       ctx.authError = result.reason;
       return ctx;
     }
@@ -114,9 +149,17 @@ export async function startServer(
     ) => {
       if (initial.connectionParams !== undefined || initial.extra) {
         const auth = initial.connectionParams?.authorization;
-        return buildContext(typeof auth === "string" ? auth : null, initial.requestId ?? randomUUID());
+        return buildContext(
+          typeof auth === "string" ? auth : null,
+          initial.requestId ?? randomUUID(),
+          initial.extra?.request.socket.remoteAddress ?? "unknown",
+        );
       }
-      return buildContext(initial.request.headers.get("authorization"), initial.requestId);
+      return buildContext(
+        initial.request.headers.get("authorization"),
+        initial.requestId,
+        initial.clientIp ?? "unknown",
+      );
     },
     plugins: [
       // Requests a browser sends cross-site without a preflight (GET, or POST as text/plain,
@@ -185,7 +228,7 @@ export async function startServer(
           errors: [{ message: "Content-Length is required", extensions: { code: "LENGTH_REQUIRED" } }],
         });
       }
-      await yoga(req, res, { requestId });
+      await yoga(req, res, { requestId, clientIp: req.socket.remoteAddress ?? "unknown" });
       return;
     }
     sendJson(res, 404, { error: "not found" });
@@ -203,7 +246,7 @@ export async function startServer(
       onConnect: async (ctx) => {
         const key = bearerKey(ctx.connectionParams?.authorization);
         if (!key) return false;
-        const result = await authenticate(app, key);
+        const result = await authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", key);
         if (!result.ok) return false;
         ctx.extra.auth = { key, checkedAt: Date.now() };
         return true;

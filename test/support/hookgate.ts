@@ -49,6 +49,8 @@ export async function startTestHookgate(opts: StartTestOptions = {}): Promise<Te
     // Tests need the receivers they start on 127.0.0.1; SSRF tests override this.
     allowInsecureUrls: true,
     apiRateLimitPerSecond: 0,
+    // Matrix tests send many bad keys from 127.0.0.1; the throttle has its own test.
+    authFailureLimitPerMinute: 0,
     ...opts.config,
   });
   let hookgate: Hookgate;

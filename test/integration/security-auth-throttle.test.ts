@@ -1,0 +1,56 @@
+import { createClient } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
+
+const LIMIT = 3;
+
+describe("failed authentications are throttled per client address", () => {
+  let h: TestHookgate;
+  beforeAll(async () => {
+    h = await startTestHookgate({ config: { authFailureLimitPerMinute: LIMIT } });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it(`refuses an address after ${LIMIT} failures, before any key lookup, then lets nothing through`, async () => {
+    // A valid key and requests without a key do not count.
+    ok(await h.gql("{ viewer { keyId } }"));
+    for (let i = 0; i < 5; i++) {
+      const anonymous = await h.gql("{ viewer { keyId } }", undefined, null);
+      expect(anonymous.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    }
+    for (let i = 0; i < LIMIT; i++) {
+      const bad = await h.gql("{ viewer { keyId } }", undefined, `hk_guess_${i}`);
+      expect(bad.status).toBe(200);
+      expect(bad.errors?.[0]).toMatchObject({
+        message: "Invalid API key",
+        extensions: { code: "UNAUTHENTICATED" },
+      });
+    }
+    const blocked = await h.gql("{ viewer { keyId } }", undefined, "hk_guess_next");
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get("retry-after")).toBe("60");
+    expect(blocked.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+    expect(blocked.errors?.[0]?.message).toMatch(
+      /^Too many failed authentications from this address: try again in \d+ s$/,
+    );
+    // The address is refused whatever key it presents for the rest of the window.
+    const valid = await h.gql("{ viewer { keyId } }");
+    expect(valid.status).toBe(429);
+    // graphql-ws connections from the address are refused too.
+    const client = createClient({
+      url: h.graphqlUrl.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${h.adminKey}` },
+      retryAttempts: 0,
+      lazy: false,
+    });
+    const closed = await new Promise<number>((resolve) => {
+      client.on("closed", (e) => resolve((e as { code: number }).code));
+    });
+    await client.dispose();
+    expect(closed).toBe(4403);
+  });
+});
