@@ -52,7 +52,8 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   let pglite = opts.pglite;
   if (!pglite) {
     const dir = opts.dataDir ?? "./.hookgate";
-    mkdirSync(dir, { recursive: true });
+    // Private to the owner: it holds the database and, beside it, the encryption key.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     pglite = await PGlite.create(`${dir}/pgdata`);
   }
   const db = pglite;

@@ -60,8 +60,10 @@ describe(`hookgate serve as a process (${TEST_DB})`, () => {
       env.HOOKGATE_ENCRYPTION_KEY = randomBytes(32).toString("base64");
       env.HOOKGATE_HOST = "127.0.0.1";
     } else {
-      dataDir = mkdtempSync(path.join(tmpdir(), "hookgate-serve-"));
-      cleanups.push(() => rmSync(dataDir!, { recursive: true, force: true }));
+      const parent = mkdtempSync(path.join(tmpdir(), "hookgate-serve-"));
+      cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
+      // Not created beforehand: Hookgate makes it, and must make it private.
+      dataDir = path.join(parent, "data");
       env.HOOKGATE_DATA_DIR = dataDir;
     }
     const p = serve(env);
@@ -88,6 +90,7 @@ describe(`hookgate serve as a process (${TEST_DB})`, () => {
     if (dataDir) {
       // Embedded mode keeps its generated encryption key private to the owner.
       expect(statSync(path.join(dataDir, "encryption.key")).mode & 0o777).toBe(0o600);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     }
 
     p.child.kill("SIGTERM");
