@@ -54,7 +54,7 @@ builder.mutationFields((t) => ({
       createApiKey(ctx.app, requireActor(ctx), {
         name: input.name,
         scopes: input.scopes,
-        tenantId: input.tenantId == null ? null : String(input.tenantId),
+        tenantId: input.tenantId ?? null,
         expiresAt: input.expiresAt ?? null,
       }),
   }),
@@ -64,7 +64,7 @@ builder.mutationFields((t) => ({
     errors: MUTATION_ERRORS,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => ({
-      apiKey: await revokeApiKey(ctx.app, requireActor(ctx), String(args.id)),
+      apiKey: await revokeApiKey(ctx.app, requireActor(ctx), args.id),
     }),
   }),
 }));

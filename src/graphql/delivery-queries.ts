@@ -107,8 +107,6 @@ export const AttemptFilterInput = builder.inputType("AttemptFilter", {
   }),
 });
 
-const id = (v: string | number | null | undefined) => (v == null ? null : String(v));
-
 builder.queryFields((t) => ({
   event: t.prismaField({
     type: "Event",
@@ -118,7 +116,7 @@ builder.queryFields((t) => ({
     authScopes: { $any: { scope: "DELIVERIES_READ", $any: { scope: "EVENTS_PUBLISH" } } },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
-      const eventId = String(args.id);
+      const eventId = args.id;
       if (!hasPrefix(eventId, "event")) return null;
       return ctx.app.prisma.event.findFirst({
         ...query,
@@ -152,7 +150,7 @@ builder.queryFields((t) => ({
     authScopes: { scope: "DELIVERIES_READ" },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
-      const deliveryId = String(args.id);
+      const deliveryId = args.id;
       if (!hasPrefix(deliveryId, "delivery")) return null;
       return ctx.app.prisma.delivery.findFirst({
         ...query,
@@ -211,20 +209,20 @@ function eventFilterWhere(filter: EventFilterArg, ctx: Ctx) {
     since: filter?.since,
     until: filter?.until,
     test: filter?.test,
-    tenantId: id(filter?.tenantId),
+    tenantId: filter?.tenantId ?? null,
     idempotencyKey: filter?.idempotencyKey,
   });
 }
 
 export function deliveryFilterOf(filter: DeliveryFilterArg) {
   return {
-    endpointId: id(filter?.endpointId),
-    eventId: id(filter?.eventId),
+    endpointId: filter?.endpointId ?? null,
+    eventId: filter?.eventId ?? null,
     eventType: filter?.eventType,
     status: filter?.status,
     since: filter?.since,
     until: filter?.until,
-    tenantId: id(filter?.tenantId),
+    tenantId: filter?.tenantId ?? null,
   };
 }
 
@@ -234,8 +232,8 @@ function deliveryFilterWhere(filter: DeliveryFilterArg, ctx: Ctx) {
 
 function attemptFilterWhere(filter: AttemptFilterArg, ctx: Ctx) {
   return attemptWhere(requireActor(ctx), {
-    deliveryId: id(filter?.deliveryId),
-    endpointId: id(filter?.endpointId),
+    deliveryId: filter?.deliveryId ?? null,
+    endpointId: filter?.endpointId ?? null,
     status: filter?.status,
     since: filter?.since,
     until: filter?.until,

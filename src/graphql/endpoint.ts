@@ -103,7 +103,7 @@ builder.queryFields((t) => ({
     authScopes: { scope: "ENDPOINTS_READ" },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const found = await findVisibleEndpoint(ctx.app, requireActor(ctx), String(args.id));
+      const found = await findVisibleEndpoint(ctx.app, requireActor(ctx), args.id);
       return found && ctx.app.prisma.endpoint.findUnique({ ...query, where: { id: found.id } });
     },
   }),
@@ -117,12 +117,12 @@ builder.queryFields((t) => ({
       args: { filter: t.arg({ type: EndpointFilter }) },
       totalCount: (_parent, args, ctx) =>
         ctx.app.prisma.endpoint.count({
-          where: endpointListWhere(requireActor(ctx), listFilter(args.filter)),
+          where: endpointListWhere(requireActor(ctx), args.filter ?? {}),
         }),
       resolve: (query, _root, args, ctx) =>
         ctx.app.prisma.endpoint.findMany({
           ...query,
-          where: endpointListWhere(requireActor(ctx), listFilter(args.filter)),
+          where: endpointListWhere(requireActor(ctx), args.filter ?? {}),
           orderBy: { id: "asc" },
         }),
     },
@@ -130,13 +130,6 @@ builder.queryFields((t) => ({
     { name: "EndpointEdge" },
   ),
 }));
-
-function listFilter(
-  filter: ({ tenantId?: string | number | null } & Record<string, unknown>) | null | undefined,
-) {
-  if (!filter) return {};
-  return { ...filter, tenantId: filter.tenantId == null ? null : String(filter.tenantId) };
-}
 
 const EndpointHeaderInput = builder.inputType("EndpointHeaderInput", {
   fields: (t) => ({
@@ -231,10 +224,6 @@ function headers(list: HeaderArg): HeaderInput[] | null {
   return list ? list.map((h) => ({ name: h.name, value: h.value })) : null;
 }
 
-function optionalId(id: string | number | null | undefined): string | null {
-  return id == null ? null : String(id);
-}
-
 interface CreateArgs {
   url: string;
   events: string[];
@@ -244,11 +233,11 @@ interface CreateArgs {
   headers?: HeaderArg;
   includeChildTenants?: boolean | null;
   rateLimitPerSecond?: number | null;
-  tenantId?: string | number | null;
+  tenantId?: string | null;
 }
 
 function createInput(input: CreateArgs) {
-  return { ...input, headers: headers(input.headers), tenantId: optionalId(input.tenantId) };
+  return { ...input, headers: headers(input.headers), tenantId: input.tenantId ?? null };
 }
 
 builder.mutationFields((t) => ({
@@ -281,10 +270,10 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateEndpointInput, required: true }),
     },
     resolve: async (_root, args, ctx) => ({
-      endpoint: await updateEndpoint(ctx.app, requireActor(ctx), String(args.id), {
+      endpoint: await updateEndpoint(ctx.app, requireActor(ctx), args.id, {
         ...args.input,
         headers: headers(args.input.headers),
-        tenantId: optionalId(args.input.tenantId),
+        tenantId: args.input.tenantId ?? null,
       }),
     }),
   }),
@@ -295,7 +284,7 @@ builder.mutationFields((t) => ({
     errors: MUTATION_ERRORS,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => ({
-      endpoint: await deleteEndpoint(ctx.app, requireActor(ctx), String(args.id)),
+      endpoint: await deleteEndpoint(ctx.app, requireActor(ctx), args.id),
     }),
   }),
   rotateEndpointSecret: t.field({
@@ -309,7 +298,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: RotateEndpointSecretInput }),
     },
     resolve: (_root, args, ctx) =>
-      rotateEndpointSecret(ctx.app, requireActor(ctx), String(args.id), {
+      rotateEndpointSecret(ctx.app, requireActor(ctx), args.id, {
         secret: args.input?.secret,
         gracePeriodSeconds: args.input?.gracePeriodSeconds,
       }),

@@ -29,7 +29,7 @@ export const EventTypeRef = builder.prismaObject("EventType", {
 
 interface ListArgs {
   includeDeprecated?: boolean | null;
-  tenantId?: string | number | null;
+  tenantId?: string | null;
 }
 
 /** Types usable by the chosen tenant (default: the caller's); an invisible tenantId yields nothing. */
@@ -37,7 +37,7 @@ async function listWhere(app: App, actor: Actor, args: ListArgs): Promise<Prisma
   let path = actor.tenantPath;
   if (args.tenantId != null) {
     const tenant = await app.prisma.tenant.findFirst({
-      where: { id: String(args.tenantId), ...visibleTenants(actor) },
+      where: { id: args.tenantId, ...visibleTenants(actor) },
       select: { path: true },
     });
     if (!tenant) return { id: { in: [] } };
@@ -109,7 +109,7 @@ builder.mutationFields((t) => ({
         name: input.name,
         description: input.description,
         schema: input.schema,
-        tenantId: input.tenantId == null ? null : String(input.tenantId),
+        tenantId: input.tenantId ?? null,
       }),
     }),
   }),
@@ -122,7 +122,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateEventTypeInput, required: true }),
     },
     resolve: async (_root, args, ctx) => ({
-      eventType: await updateEventType(ctx.app, requireActor(ctx), String(args.id), {
+      eventType: await updateEventType(ctx.app, requireActor(ctx), args.id, {
         description: args.input.description,
         schema: args.input.schema,
         deprecated: args.input.deprecated,

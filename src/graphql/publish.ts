@@ -55,7 +55,7 @@ builder.mutationFields((t) => ({
         type: input.type,
         payload: input.payload,
         idempotencyKey: input.idempotencyKey ?? null,
-        tenantId: input.tenantId == null ? null : String(input.tenantId),
+        tenantId: input.tenantId ?? null,
       }),
   }),
   testEndpoint: t.field({
@@ -66,7 +66,7 @@ builder.mutationFields((t) => ({
     errors: MUTATION_ERRORS,
     args: { id: t.arg.id({ required: true }), eventType: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => ({
-      delivery: await testEndpoint(ctx.app, requireActor(ctx), String(args.id), args.eventType),
+      delivery: await testEndpoint(ctx.app, requireActor(ctx), args.id, args.eventType),
     }),
   }),
   replayDelivery: t.field({
@@ -77,7 +77,7 @@ builder.mutationFields((t) => ({
     errors: MUTATION_ERRORS,
     args: { id: t.arg.id({ required: true }), url: t.arg.string() },
     resolve: async (_root, args, ctx) => ({
-      delivery: await replayDelivery(ctx.app, requireActor(ctx), String(args.id), args.url ?? null),
+      delivery: await replayDelivery(ctx.app, requireActor(ctx), args.id, args.url ?? null),
     }),
   }),
   recoverEndpoint: t.field({
@@ -92,13 +92,7 @@ builder.mutationFields((t) => ({
       until: t.arg({ type: "DateTime" }),
     },
     resolve: async (_root, args, ctx) => ({
-      count: await recoverEndpoint(
-        ctx.app,
-        requireActor(ctx),
-        String(args.id),
-        args.since,
-        args.until ?? null,
-      ),
+      count: await recoverEndpoint(ctx.app, requireActor(ctx), args.id, args.since, args.until ?? null),
     }),
   }),
 }));

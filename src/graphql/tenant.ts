@@ -53,7 +53,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) =>
       ctx.app.prisma.tenant.findFirst({
         ...query,
-        where: { id: String(args.id), ...visibleTenants(requireActor(ctx)) },
+        where: { id: args.id, ...visibleTenants(requireActor(ctx)) },
       }),
   }),
 }));
@@ -79,7 +79,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => ({
       tenant: await createTenant(ctx.app, requireActor(ctx), {
         name: input.name,
-        parentId: input.parentId == null ? null : String(input.parentId),
+        parentId: input.parentId ?? null,
       }),
     }),
   }),
