@@ -12,14 +12,12 @@ import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startHookgate } from "../../src/app.js";
-import { type Config, testConfig } from "../../src/config.js";
+import type { Config } from "../../src/config.js";
 import { createDispatcher, type Dispatcher } from "../../src/dispatcher/index.js";
 import { liveUpdates } from "../../src/domain/live.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
-import { createTestDatabase } from "../support/db.js";
 import { zoneLookup } from "../support/dns.js";
-import { ok, type TestHookgate } from "../support/hookgate.js";
+import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import { snapshotRows } from "../support/matrix.js";
 import { untilSubscribed, wsClient, wsSubscribe } from "./live-fixtures.js";
 
@@ -64,7 +62,7 @@ async function startReceiver(
   return receiver;
 }
 
-/** A Hookgate like startTestHookgate's, but with a logger that captures every line (level trace). */
+/** A test Hookgate whose logger captures every line (level trace). */
 async function startCapturingHookgate(
   config: Partial<Config>,
   dnsLookup: LookupFn,
@@ -76,50 +74,12 @@ async function startCapturingHookgate(
       cb();
     },
   });
-  const database = await createTestDatabase();
-  const full = testConfig({
-    port: 0,
-    host: "127.0.0.1",
-    logLevel: "trace",
-    encryptionKey: randomBytes(32),
-    apiRateLimitPerSecond: 0,
-    retryScheduleMs: [3_600_000],
-    retryJitter: 0,
-    ...config,
-  });
-  const hookgate = await startHookgate(full, {
-    db: database.db,
-    role: "api",
-    logger: pino({ level: "trace" }, stream),
+  const h = await startTestHookgate({
     dnsLookup,
+    logger: pino({ level: "trace" }, stream),
+    config: { logLevel: "trace", retryScheduleMs: [3_600_000], retryJitter: 0, ...config },
   });
-  const adminKey = hookgate.firstAdminKey!;
-  const graphqlUrl = `${hookgate.server!.url}/graphql`;
-  return {
-    hookgate,
-    database,
-    url: hookgate.server!.url,
-    graphqlUrl,
-    adminKey,
-    config: full,
-    logs,
-    async gql(query, variables, key = adminKey) {
-      const res = await fetch(graphqlUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data: any; errors?: any };
-      return { status: res.status, data: body.data, errors: body.errors, headers: res.headers };
-    },
-    async stop() {
-      try {
-        await hookgate.stop();
-      } finally {
-        await database.close();
-      }
-    },
-  };
+  return Object.assign(h, { logs });
 }
 
 const CREATE_ENDPOINT = `mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { __typename

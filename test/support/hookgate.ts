@@ -37,6 +37,8 @@ export interface StartTestOptions {
   role?: "api" | "dispatcher" | "all";
   /** DNS for URL checks and deliveries: tests that use host names inject one (no real DNS in tests). */
   dnsLookup?: StartOptions["dnsLookup"];
+  /** A logger of the test's own (e.g. one that captures lines); default: the config's level, silent. */
+  logger?: StartOptions["logger"];
 }
 
 export async function startTestHookgate(opts: StartTestOptions = {}): Promise<TestHookgate> {
@@ -59,6 +61,7 @@ export async function startTestHookgate(opts: StartTestOptions = {}): Promise<Te
       db: database.db,
       role: opts.role ?? "api",
       dnsLookup: opts.dnsLookup,
+      logger: opts.logger,
     });
   } catch (err) {
     await database.close();
