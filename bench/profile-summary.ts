@@ -72,8 +72,9 @@ export function summarise(file: string, opts: SummaryOptions = {}): string {
 function shortUrl(url: string): string {
   const i = url.lastIndexOf("node_modules/");
   if (i >= 0) return url.slice(i + "node_modules/".length);
-  const j = url.indexOf("/src/");
-  if (j >= 0) return url.slice(j + 1);
+  // Hookgate's own code: src/ (tsx) or its compiled twin dist/, both reported as src/.
+  const j = url.search(/\/(src|dist)\//);
+  if (j >= 0) return `src/${url.slice(url.indexOf("/", j + 1) + 1)}`;
   return url || "(native)";
 }
 
@@ -81,8 +82,8 @@ function areaOf(url: string, name: string): string {
   if (!url) return name.startsWith("(") ? name : "(native/V8 builtins)";
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1];
-  const s = /\/(src\/[^/]+)/.exec(url);
-  if (s) return s[1];
+  const s = /\/(?:src|dist)\/([^/]+)/.exec(url);
+  if (s) return `src/${s[1]}`;
   if (url.startsWith("node:")) return url;
   return url;
 }

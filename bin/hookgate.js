@@ -1,6 +1,32 @@
 #!/usr/bin/env node
-// Node 20 cannot strip TypeScript types, so the CLI runs the sources through tsx's loader.
-import { register } from "tsx/esm/api";
+// Runs the compiled build (dist/, from `npm run build`; npm ci and npm start make it) when it was
+// compiled from the sources as they are now (scripts/dist-stamp.mjs compares a hash of src/ with the
+// one dist/ was built from). Otherwise, in a checkout being edited, it runs the sources through tsx's
+// loader: the same code, but ~100 MB more memory and a slower start. Never a stale build.
+//
+// HOOKGATE_RUNTIME=dist refuses to start without a current build (production, the benchmark);
+// HOOKGATE_RUNTIME=source always runs the sources; unset or "auto" chooses as above.
+import { fileURLToPath } from "node:url";
+import { buildState } from "../scripts/dist-stamp.mjs";
 
-register();
-await import("../src/cli.ts");
+const runtime = process.env.HOOKGATE_RUNTIME || "auto";
+if (!["auto", "dist", "source"].includes(runtime)) {
+  process.stderr.write(`hookgate: HOOKGATE_RUNTIME must be auto, dist or source (got "${runtime}")\n`);
+  process.exit(2);
+}
+
+const state = runtime === "source" ? "unused" : buildState(fileURLToPath(new URL("..", import.meta.url)));
+if (state === "current") {
+  await import("../dist/cli.js");
+} else {
+  if (runtime === "dist") {
+    process.stderr.write(
+      `hookgate: HOOKGATE_RUNTIME=dist but the compiled build is ${state === "stale" ? "older than the sources" : "missing"}: run \`npm run build\`\n`,
+    );
+    process.exit(1);
+  }
+  // Node 20 cannot strip TypeScript types, so the sources run through tsx's loader.
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../src/cli.ts");
+}

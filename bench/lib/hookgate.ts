@@ -1,7 +1,8 @@
 /**
- * Starts Hookgate as its own process, the way it runs in production (`node bin/hookgate.js serve`,
- * NODE_ENV=production, warn-level logs), and samples its memory from /proc.
+ * Starts Hookgate as its own process, the way it runs in production (`node bin/hookgate.js serve` on the
+ * compiled build in dist/, NODE_ENV=production, warn-level logs), and samples its memory from /proc.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -39,6 +40,12 @@ export function newSecrets(): { encryptionKey: string; adminKey: string } {
 }
 
 export async function startHookgate(o: HookgateOptions): Promise<HookgateProcess> {
+  // Production runs compiled JavaScript: (re)build dist/ if the sources changed (a no-op otherwise), and
+  // HOOKGATE_RUNTIME=dist below makes bin/hookgate.js refuse to fall back to tsx on the sources.
+  execFileSync(process.execPath, [path.join(o.root, "scripts/build.mjs"), "--quiet"], {
+    cwd: o.root,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   const port = await freePort();
   // The caller's HOOKGATE_* tuning passes through; the bench's own settings win where they must.
   const inherited = { ...process.env };
@@ -46,6 +53,7 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProcess
   const env: NodeJS.ProcessEnv = {
     ...inherited,
     NODE_ENV: "production",
+    HOOKGATE_RUNTIME: "dist",
     HOOKGATE_LOG_LEVEL: process.env.HOOKGATE_LOG_LEVEL ?? "warn",
     HOOKGATE_API_RATE_LIMIT: "0",
     HOOKGATE_ALLOW_INSECURE_URLS: "1",
