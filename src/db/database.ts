@@ -17,8 +17,12 @@ export type { PrismaClient };
 export interface Database {
   readonly kind: "pglite" | "postgres";
   readonly prisma: PrismaClient;
-  /** Parameterised single statement through the raw driver. */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Parameterised single statement through the raw driver. `prepareAs` names a hot statement so that
+   * PostgreSQL parses and plans it once per connection (each name must always carry the same text);
+   * PGlite ignores it.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], prepareAs?: string): Promise<T[]>;
   /** One or more statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;
   /** Subscribe to a NOTIFY channel; resolves once listening. Returns an unsubscribe function. */
@@ -144,8 +148,10 @@ async function openPostgres(
   return {
     kind: "postgres",
     prisma,
-    async query<T>(sql: string, params?: unknown[]) {
-      const res = await pool.query(sql, params as unknown[] | undefined);
+    async query<T>(sql: string, params?: unknown[], prepareAs?: string) {
+      const res = prepareAs
+        ? await pool.query({ name: prepareAs, text: sql, values: params })
+        : await pool.query(sql, params as unknown[] | undefined);
       return res.rows as T[];
     },
     async exec(sql: string) {

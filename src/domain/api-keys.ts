@@ -89,6 +89,7 @@ export async function authenticate(app: App, key: string): Promise<AuthResult> {
        FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
       WHERE k.hash = $1`,
     [hashApiKey(key)],
+    "hookgate_authenticate",
   );
   if (!row) return { ok: false, reason: "Invalid API key" };
   if (row.revoked) return { ok: false, reason: "API key has been revoked" };

@@ -1,9 +1,9 @@
 import type { ErrorObject } from "ajv";
-import type { Event, Tenant } from "../generated/prisma/client.js";
+import type { Event, EventType, Tenant } from "../generated/prisma/client.js";
 import type { Actor, App } from "./app.js";
 import { eventFilterCandidates } from "./endpoints.js";
 import { FieldErrors, ValidationError } from "./errors.js";
-import { compileEventTypeSchema, findVisibleEventType } from "./event-types.js";
+import { compileEventTypeSchema } from "./event-types.js";
 import { newId } from "./ids.js";
 import { DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL } from "./signals.js";
 import { ancestorIds, resolveTenantRef } from "./tenants.js";
@@ -57,7 +57,7 @@ export async function publishEvent(
     if (original) return original;
   }
 
-  const eventType = await findVisibleEventType(app, tenant.path, input.type);
+  const { eventType, endpointIds: targets } = await publishTargets(app, tenant, input.type);
   if (!eventType) throw ValidationError.field("input.type", `Unknown event type "${input.type}"`);
   if (eventType.deprecated) {
     throw ValidationError.field("input.type", `The event type "${input.type}" is deprecated`);
@@ -73,7 +73,6 @@ export async function publishEvent(
   }
   if (validate && !validate(input.payload)) throw payloadSchemaError(validate.errors ?? []);
 
-  const targets = await matchingEndpoints(app, tenant, input.type);
   const written = await insertEventWithDeliveries(app, {
     tenantId: tenant.id,
     type: input.type,
@@ -180,25 +179,37 @@ async function findByIdempotencyKey(
   return { event, deliveryCount };
 }
 
-/**
- * Ids of the endpoints an event of `type` in `tenant` goes to: enabled, not deleted, of the tenant itself
- * or of an ancestor that asked for its children's events (includeChildTenants), whose filter holds the
- * name, "*" or a "prefix.*" of it (array overlap, one query).
- */
-export async function matchingEndpoints(
+// The event type a publish names (the nearest tenant's definition wins over an ancestor's) and the endpoints
+// it goes to, read together in one round trip: enabled, not deleted, of the tenant itself or of an ancestor
+// that asked for its children's events (includeChildTenants), whose filter holds the name, "*" or a
+// "prefix.*" of it (array overlap).
+const PUBLISH_TARGETS_SQL = `
+SELECT et.id, et.tenant_id AS "tenantId", et.name, et.description, et.schema, et.deprecated,
+       et.created_at AS "createdAt", et.updated_at AS "updatedAt",
+       ARRAY(SELECT e.id FROM endpoints e
+              WHERE e.status = 'ENABLED' AND e.deleted_at IS NULL AND e.events && $3::text[]
+                AND (e.tenant_id = $4 OR (e.include_child_tenants AND e.tenant_id = ANY($5::text[])))
+              ORDER BY e.id) AS endpoint_ids
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+    SELECT * FROM event_types WHERE name = $1 AND tenant_id = ANY($2::text[])
+     ORDER BY array_position($2::text[], tenant_id) DESC LIMIT 1
+  ) et ON true`;
+
+/** See PUBLISH_TARGETS_SQL. eventType is null when no visible type has that name. */
+export async function publishTargets(
   app: App,
   tenant: Pick<Tenant, "id" | "path">,
   type: string,
-): Promise<string[]> {
-  const ancestors = ancestorIds(tenant.path).filter((id) => id !== tenant.id);
-  const rows = await app.db.query<{ id: string }>(
-    `SELECT e.id FROM endpoints e
-     WHERE e.status = 'ENABLED' AND e.deleted_at IS NULL AND e.events && $1::text[]
-       AND (e.tenant_id = $2 OR (e.include_child_tenants AND e.tenant_id = ANY($3::text[])))
-     ORDER BY e.id`,
-    [eventFilterCandidates(type), tenant.id, ancestors],
+): Promise<{ eventType: EventType | null; endpointIds: string[] }> {
+  const chain = ancestorIds(tenant.path);
+  const [row] = await app.db.query<EventType & { endpoint_ids: string[] }>(
+    PUBLISH_TARGETS_SQL,
+    [type, chain, eventFilterCandidates(type), tenant.id, chain.filter((id) => id !== tenant.id)],
+    "hookgate_publish_targets",
   );
-  return rows.map((r) => r.id);
+  const { endpoint_ids: endpointIds, ...eventType } = row!;
+  return { eventType: eventType.id ? eventType : null, endpointIds };
 }
 
 export interface InsertEventInput {
@@ -214,7 +225,7 @@ export interface InsertEventInput {
 
 // One statement: the event, its deliveries, a PENDING signal per delivery and the dispatcher wake-up.
 // NOTIFY inside a statement is delivered on commit, so dispatchers never wake for rows they cannot see.
-// Deliveries join endpoints so that an endpoint removed since matchingEndpoints() read it is skipped
+// Deliveries join endpoints so that an endpoint removed since publishTargets() read it is skipped
 // rather than failing the foreign key; the delivery's tenant is the ENDPOINT's (who sees it), which for
 // includeChildTenants is an ancestor of the event's tenant.
 const INSERT_EVENT_SQL = `
@@ -265,6 +276,7 @@ export async function insertEventWithDeliveries(
       DELIVERY_UPDATES_CHANNEL,
       WAKE_CHANNEL,
     ],
+    "hookgate_insert_event",
   );
   const row = rows[0];
   if (!row) return null;
