@@ -5,6 +5,7 @@ import pRetry from "p-retry";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { SignalSender } from "./signal-sender.js";
 
 export type { PrismaClient };
 
@@ -29,6 +30,13 @@ export interface Database {
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   /**
+   * Queues a NOTIFY to be sent after the caller's change has committed, batched with others and
+   * without waiting for a WAL flush (see SignalSender). Use for signals announcing committed rows.
+   */
+  signal(channel: string, payload: string): void;
+  /** Resolves when every signal queued so far has been sent. */
+  flushSignals(): Promise<void>;
+  /**
    * Runs fn on ONE connection for its whole duration (session advisory locks, hand-written
    * BEGIN/COMMIT). On PGlite there is only one connection: other queries wait meanwhile.
    */
@@ -48,17 +56,31 @@ export interface OpenOptions {
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onError);
-  return openPglite(opts);
+  const db = opts.databaseUrl
+    ? await openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onError)
+    : await openPglite(opts);
+  const signals = new SignalSender(
+    (sql, params, prepareAs) => db.query(sql, params, prepareAs),
+    (err) => opts.onError?.(err),
+  );
+  return {
+    ...db,
+    signal: (channel, payload) => signals.send(channel, payload),
+    flushSignals: () => signals.flush(),
+    async close() {
+      await signals.close();
+      await db.close();
+    },
+  };
 }
 
-async function openPglite(opts: OpenOptions): Promise<Database> {
+async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   let pglite = opts.pglite;
   if (!pglite) {
     const dir = opts.dataDir ?? "./.hookgate";
     // Private to the owner: it holds the database and, beside it, the encryption key.
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    pglite = await PGlite.create(`${dir}/pgdata`);
+    pglite = await PGlite.create(`${dir}/pgdata`, process.env.HGX_PG ? { startParams: [...PGlite.defaultStartParams, ...process.env.HGX_PG.split(" ")] } : {});
   }
   const db = pglite;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
@@ -101,11 +123,13 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   };
 }
 
+type DriverDatabase = Omit<Database, "signal" | "flushSignals">;
+
 async function openPostgres(
   url: string,
   poolSize: number,
   onError?: (err: Error) => void,
-): Promise<Database> {
+): Promise<DriverDatabase> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   pool.on("error", (err) => onError?.(err));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

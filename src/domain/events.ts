@@ -5,7 +5,7 @@ import { eventFilterCandidates } from "./endpoints.js";
 import { FieldErrors, ValidationError } from "./errors.js";
 import { compileEventTypeSchema } from "./event-types.js";
 import { newId } from "./ids.js";
-import { DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL } from "./signals.js";
+import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "./signals.js";
 import { ancestorIds, resolveTenantRef } from "./tenants.js";
 
 export const IDEMPOTENCY_KEY_MAX = 255;
@@ -223,8 +223,9 @@ export interface InsertEventInput {
   endpointIds: string[];
 }
 
-// One statement: the event, its deliveries, a PENDING signal per delivery and the dispatcher wake-up.
-// NOTIFY inside a statement is delivered on commit, so dispatchers never wake for rows they cannot see.
+// One statement: the event and its deliveries. It returns what the signals need (the PENDING update per
+// delivery and the dispatcher wake-up), which are sent after commit (Database.signal: NOTIFY inside the
+// statement would make every publish commit alone, see SignalSender).
 // Deliveries join endpoints so that an endpoint removed since publishTargets() read it is skipped
 // rather than failing the foreign key; the delivery's tenant is the ENDPOINT's (who sees it), which for
 // includeChildTenants is an ancestor of the event's tenant.
@@ -241,15 +242,11 @@ WITH ev AS (
   FROM ev, unnest($7::text[], $8::text[]) AS x(id, endpoint_id)
   JOIN endpoints e ON e.id = x.endpoint_id
   RETURNING id, endpoint_id, tenant_id
-), n AS (
-  SELECT pg_notify($10, json_build_object('d', d.id, 'a', NULL, 't', t.path, 'e', d.endpoint_id,
-                                          'y', $3::text, 's', 'PENDING')::text)
-  FROM d JOIN tenants t ON t.id = d.tenant_id
 )
-SELECT ev.id, ev.created_at, c.n AS delivery_count,
-       (SELECT count(*) FROM n)::int AS signalled,
-       CASE WHEN c.n > 0 THEN pg_notify($11, '') END AS woke
-FROM ev, (SELECT count(*)::int AS n FROM d) c`;
+SELECT ev.id, ev.created_at, c.n AS delivery_count, c.ids, c.endpoint_ids, c.paths
+FROM ev, (SELECT count(*)::int AS n, array_agg(d.id) AS ids, array_agg(d.endpoint_id) AS endpoint_ids,
+                 array_agg(t.path) AS paths
+            FROM d JOIN tenants t ON t.id = d.tenant_id) c`;
 
 /**
  * Writes an event and its deliveries (see INSERT_EVENT_SQL). Returns null when the idempotency key
@@ -261,7 +258,14 @@ export async function insertEventWithDeliveries(
 ): Promise<{ id: string; createdAt: Date; deliveryCount: number; deliveryIds: string[] } | null> {
   const eventId = newId("event");
   const deliveryIds = input.endpointIds.map(() => newId("delivery"));
-  const rows = await app.db.query<{ id: string; created_at: Date; delivery_count: number }>(
+  const rows = await app.db.query<{
+    id: string;
+    created_at: Date;
+    delivery_count: number;
+    ids: string[] | null;
+    endpoint_ids: string[] | null;
+    paths: string[] | null;
+  }>(
     INSERT_EVENT_SQL,
     [
       eventId,
@@ -273,13 +277,27 @@ export async function insertEventWithDeliveries(
       deliveryIds,
       input.endpointIds,
       input.trigger,
-      DELIVERY_UPDATES_CHANNEL,
-      WAKE_CHANNEL,
     ],
     "hookgate_insert_event",
   );
   const row = rows[0];
   if (!row) return null;
+  // The rows are committed: announce them (PENDING per delivery, then one wake-up).
+  const ids = row.ids ?? [];
+  for (let i = 0; i < ids.length; i++) {
+    app.db.signal(
+      DELIVERY_UPDATES_CHANNEL,
+      encodeDeliveryUpdate({
+        d: ids[i]!,
+        a: null,
+        t: row.paths![i]!,
+        e: row.endpoint_ids![i]!,
+        y: input.type,
+        s: "PENDING",
+      }),
+    );
+  }
+  if (ids.length > 0) app.db.signal(WAKE_CHANNEL, "");
   const createdAt = row.created_at instanceof Date ? row.created_at : new Date(row.created_at);
   return { id: row.id, createdAt, deliveryCount: row.delivery_count, deliveryIds };
 }
