@@ -102,11 +102,14 @@ async function startCluster(): Promise<BenchPostgres> {
     await c.connect();
     await c.query("CREATE DATABASE hookgate");
     await c.end();
-    const url = `postgresql://postgres@127.0.0.1:${cluster.port}/hookgate`;
+    // Through the cluster's Unix socket, as a PostgreSQL on the same host is best reached: on this
+    // kind of VM a loopback TCP round trip costs about a third more CPU (measured: 16,900 vs 23,000
+    // `SELECT $1` per second over 8 connections).
+    const url = `postgresql://postgres@localhost:${cluster.port}/hookgate?host=${cluster.dir}`;
     const info = await describe(url);
     return {
       url,
-      source: "throwaway cluster",
+      source: "throwaway cluster, Unix socket",
       ...info,
       async stop() {
         await cluster.stop();
