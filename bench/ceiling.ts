@@ -73,6 +73,8 @@ async function run(p: Params) {
   await pool.close();
   return {
     requests: counted,
+    /** Including the warm-up (for CPU per request over the whole run). */
+    allRequests: seq,
     errors,
     elapsedMs: elapsed,
     perSec: (counted / elapsed) * 1000,

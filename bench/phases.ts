@@ -142,6 +142,7 @@ export async function setup(
 export async function ceiling(ceilingRpc: RpcClient, receiverOrigin: string, sizes: Sizes) {
   const r = await ceilingRpc.call<{
     requests: number;
+    allRequests: number;
     errors: number;
     elapsedMs: number;
     perSec: number;

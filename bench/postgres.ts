@@ -7,6 +7,8 @@
  * commit and full page writes on, as in production), then stopped and deleted at the end. As root, initdb
  * refuses to run, so the cluster belongs to the `postgres` user and runs through runuser.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import { freePort, startTestCluster } from "../scripts/postgres-cluster.js";
 import { track } from "./lib/procs.js";
@@ -20,6 +22,8 @@ export interface BenchPostgres {
   source: string;
   version: string;
   settings: Record<string, string>;
+  /** The postmaster's pid when the cluster is ours (its backends are its children), for CPU accounting. */
+  serverPid?: number;
   stop(): Promise<void>;
 }
 
@@ -111,6 +115,9 @@ async function startCluster(): Promise<BenchPostgres> {
       url,
       source: "throwaway cluster, Unix socket",
       ...info,
+      serverPid: Number(
+        readFileSync(path.join(cluster.dir, "data", "postmaster.pid"), "utf8").split("\n")[0],
+      ),
       async stop() {
         await cluster.stop();
         untrack();

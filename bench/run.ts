@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cpuMeter } from "./lib/cpu.js";
 import { Gql } from "./lib/gql.js";
 import { type HookgateProcess, memoryOf, newSecrets, startHookgate } from "./lib/hookgate.js";
 import { type Child, spawnNode, stopAll } from "./lib/procs.js";
@@ -212,9 +213,12 @@ async function main() {
       try {
         const rpc = new RpcClient(child.process, "ceiling");
         await rpc.ready();
+        const cpu = cpuMeter({ client: { pid: child.pid }, receiver: { pid: receiverChild.pid } });
         const r = await P.ceiling(rpc, receiverOrigin, sizes);
         result.ceilingPerSec = round(r.perSec, 0);
-        details.ceiling = r;
+        const cpuMicrosPerRequest = cpu.perUnit(r.allRequests);
+        details.ceiling = { ...r, cpuMicrosPerRequest };
+        logCpu("ceiling", "request", cpuMicrosPerRequest);
       } finally {
         await child.stop();
       }
@@ -259,6 +263,14 @@ async function main() {
       hg = undefined;
     };
 
+    // CPU per unit of work for every process on the path (bench/lib/cpu.ts).
+    const cpuGroups = () => ({
+      hookgate: hg ? { pid: hg.child.pid } : undefined,
+      postgres: pgInfo?.serverPid ? { pid: pgInfo.serverPid, children: true } : undefined,
+      receiver: { pid: receiverChild.pid },
+      "bench client": { pid: process.pid },
+    });
+
     hg = await start();
     gql = new Gql(hg.origin, hg.adminKey, 16);
     {
@@ -280,8 +292,11 @@ async function main() {
     };
     const tp = await phase("throughput", async () => {
       await warmup();
+      const cpu = cpuMeter(cpuGroups());
       const r = await P.throughput(gql!, receiver, sizes.throughputDeliveries, "throughput");
-      details.throughput = r;
+      const cpuMicrosPerDelivery = cpu.perUnit(r.deliveries);
+      details.throughput = { ...r, cpuMicrosPerDelivery };
+      logCpu("throughput", "delivery", cpuMicrosPerDelivery);
       result.throughput.perSec = round(r.perSec, 0);
       result.throughput.deliveries = r.deliveries;
       if (result.ceilingPerSec) result.throughput.ratioToCeiling = round(r.perSec / result.ceilingPerSec, 3);
@@ -315,8 +330,12 @@ async function main() {
       details.api = {};
       let failure: Error | undefined;
       try {
+        const cpu = cpuMeter(cpuGroups());
         const pub = await P.apiPublish(hg!.origin, hg!.adminKey, receiver, sizes.apiMs);
-        (details.api as any).publish = pub;
+        // Per publishEvent, counting the warm-up calls and the delivery (fan-out 1) each one causes.
+        const cpuMicrosPerPublish = cpu.perUnit(pub.published + pub.clients * 4);
+        (details.api as any).publish = { ...pub, cpuMicrosPerPublish };
+        logCpu("api", "publishEvent and its delivery", cpuMicrosPerPublish);
         result.api.publishPerSec = round(pub.publishPerSec, 0);
       } catch (err) {
         failure = err as Error;
@@ -600,3 +619,10 @@ main().then(
     process.exit(1);
   },
 );
+
+function logCpu(phase: string, unit: string, perUnit: Record<string, number | null>): void {
+  const parts = Object.entries(perUnit).map(([k, v]) => `${k} ${v ?? "n/a"}`);
+  const known = Object.values(perUnit).filter((v): v is number => v !== null);
+  const total = known.reduce((a, b) => a + b, 0);
+  console.log(`  ${phase}: CPU µs per ${unit}: ${parts.join(", ")}; total ${total}`);
+}
