@@ -6,7 +6,7 @@ import { ConflictError, FieldErrors, NotFoundError, ValidationError } from "./er
 import { eventTypeNameProblem, findVisibleEventType } from "./event-types.js";
 import { insertEventWithDeliveries } from "./events.js";
 import { hasPrefix } from "./ids.js";
-import { DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL } from "./signals.js";
+import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "./signals.js";
 import { visibleTenants } from "./tenants.js";
 
 /** recoverEndpoint re-queues at most this wide a window per call (bounds one statement's work). */
@@ -57,13 +57,29 @@ async function findVisibleDelivery(app: App, actor: Actor, id: string): Promise<
   return app.prisma.delivery.findFirst({ where: { id, tenant: visibleTenants(actor) } });
 }
 
-// Shared tail of replay/recover: the updated rows' signals and one wake-up, in the same statement.
-const SIGNAL_AND_WAKE = `
-SELECT u.id,
-       pg_notify($CH, json_build_object('d', u.id, 'a', NULL, 't', t.path, 'e', u.endpoint_id,
-                                        'y', u.event_type, 's', u.status::text)::text) AS notified,
-       pg_notify($WAKE, '') AS woke
+// Shared tail of replay/recover: what the updated rows' signals need. The signals and one wake-up are sent
+// after commit (Database.signal; see SignalSender for why not from inside the statement).
+const UPDATED_ROWS = `
+SELECT u.id, u.endpoint_id, u.event_type, u.status::text AS status, t.path
 FROM u JOIN tenants t ON t.id = u.tenant_id`;
+
+interface UpdatedRow {
+  id: string;
+  endpoint_id: string;
+  event_type: string;
+  status: string;
+  path: string;
+}
+
+function signalUpdated(app: App, rows: UpdatedRow[]): void {
+  for (const r of rows) {
+    app.db.signal(
+      DELIVERY_UPDATES_CHANNEL,
+      encodeDeliveryUpdate({ d: r.id, a: null, t: r.path, e: r.endpoint_id, y: r.event_type, s: r.status }),
+    );
+  }
+  if (rows.length > 0) app.db.signal(WAKE_CHANNEL, "");
+}
 
 /**
  * replayDelivery: one more attempt, now (trigger REPLAY), whatever the delivery's state, except while it is
@@ -84,7 +100,7 @@ export async function replayDelivery(
   }
   const delivery = await findVisibleDelivery(app, actor, id);
   if (!delivery) throw new NotFoundError("Delivery", id);
-  const rows = await app.db.query<{ id: string }>(
+  const rows = await app.db.query<UpdatedRow>(
     `WITH u AS (
        UPDATE deliveries SET
          status = CASE WHEN status = 'PENDING' OR attempt_count = 0 THEN 'PENDING'::delivery_status
@@ -92,9 +108,10 @@ export async function replayDelivery(
          next_attempt_at = now(), trigger = 'REPLAY', target_url = $2, locked_by = NULL, updated_at = now()
        WHERE id = $1 AND status <> 'SENDING'
        RETURNING id, endpoint_id, tenant_id, event_type, status
-     )${SIGNAL_AND_WAKE.replace("$CH", "$3").replace("$WAKE", "$4")}`,
-    [delivery.id, url ?? null, DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL],
+     )${UPDATED_ROWS}`,
+    [delivery.id, url ?? null],
   );
+  signalUpdated(app, rows);
   if (rows.length === 0) {
     throw new ConflictError("The delivery is being sent right now; replay it once this attempt has finished");
   }
@@ -127,15 +144,16 @@ export async function recoverEndpoint(
   if (endpoint.status !== "ENABLED") {
     throw new ConflictError("The endpoint is disabled; enable it before recovering its deliveries");
   }
-  const rows = await app.db.query<{ id: string }>(
+  const rows = await app.db.query<UpdatedRow>(
     `WITH u AS (
        UPDATE deliveries SET
          status = CASE WHEN attempt_count = 0 THEN 'PENDING'::delivery_status ELSE 'RETRYING'::delivery_status END,
          next_attempt_at = now(), trigger = 'REPLAY', target_url = NULL, locked_by = NULL, updated_at = now()
        WHERE endpoint_id = $1 AND status IN ('FAILED', 'CANCELLED') AND created_at >= $2 AND created_at < $3
        RETURNING id, endpoint_id, tenant_id, event_type, status
-     )${SIGNAL_AND_WAKE.replace("$CH", "$4").replace("$WAKE", "$5")}`,
-    [endpoint.id, since, end, DELIVERY_UPDATES_CHANNEL, WAKE_CHANNEL],
+     )${UPDATED_ROWS}`,
+    [endpoint.id, since, end],
   );
+  signalUpdated(app, rows);
   return rows.length;
 }

@@ -1,5 +1,10 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DELIVERY_UPDATES_CHANNEL,
+  type DeliveryUpdateSignal,
+  decodeDeliveryUpdate,
+} from "../../src/domain/signals.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import {
   attemptsOf,
@@ -71,7 +76,7 @@ describe("testEndpoint, replayDelivery, recoverEndpoint, secret rotation", () =>
   beforeAll(async () => {
     h = await startTestHookgate({ role: "all", config: { ...FAST, retryScheduleMs: [] } });
     await createEventType(h, "ping.test");
-    for (const t of ["op.test", "op.replay", "op.busy", "op.recover", "op.rotate"])
+    for (const t of ["op.test", "op.replay", "op.busy", "op.recover", "op.rotate", "op.signal"])
       await createEventType(h, t);
     otherKey = await childKey(h);
   });
@@ -152,6 +157,46 @@ describe("testEndpoint, replayDelivery, recoverEndpoint, secret rotation", () =>
     expect(epRow.failing_since).toBeNull();
     // Replaying a 2xx is allowed too (e.g. the receiver lost it); every replay is an attempt.
     expect(rx.requests).toHaveLength(2);
+  });
+
+  it("replay and recover announce each re-queued delivery to live listeners after commit", async () => {
+    const rx = await receiver();
+    rx.handle((_req, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    await createEndpoint(h, rx.url, { events: ["op.signal"] });
+    const pub = await publish(h, "op.signal", { n: 1 });
+    const [d] = await deliveriesOf(h, pub.event.id);
+    await waitForStatus(h, d.id, "FAILED");
+    const seen: DeliveryUpdateSignal[] = [];
+    const unlisten = await h.hookgate.app.db.listen(DELIVERY_UPDATES_CHANNEL, (p) => {
+      const s = decodeDeliveryUpdate(p);
+      if (s && s.d === d.id) seen.push(s);
+    });
+    try {
+      expect(ok(await h.gql(REPLAY, { id: d.id })).replayDelivery.__typename).toBe("ReplayDeliveryPayload");
+      await until(
+        async () => seen.some((s) => s.s === "RETRYING"),
+        5000,
+        () => `replay signal, saw ${JSON.stringify(seen)}`,
+      );
+      await waitForStatus(h, d.id, "FAILED");
+      const since = new Date(Date.now() - 60_000).toISOString();
+      const before = seen.length;
+      const r = ok(await h.gql(RECOVER, { id: d.endpoint_id, since })).recoverEndpoint;
+      expect(r.count).toBe(1);
+      await until(
+        async () => seen.slice(before).some((s) => s.s === "RETRYING"),
+        5000,
+        () => `recover signal, saw ${JSON.stringify(seen.slice(before))}`,
+      );
+      const signal = seen.find((s) => s.s === "RETRYING")!;
+      expect(signal).toMatchObject({ a: null, e: d.endpoint_id, y: "op.signal" });
+      expect(signal.t).toMatch(/^\/.+\/$/);
+    } finally {
+      await unlisten();
+    }
   });
 
   it("replayDelivery validates the url, refuses while sending, and is tenant-confined", async () => {
