@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Agent } from "undici";
-import { request } from "undici";
+import type { Dispatcher } from "undici";
 
 /** `Hookgate/<version>`, read once from package.json. */
 export const USER_AGENT = (() => {
@@ -17,12 +16,11 @@ export const USER_AGENT = (() => {
 export interface SendOptions {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** The exact bytes sent (and signed). */
+  body: Buffer;
   timeoutMs: number;
   maxResponseBytes: number;
-  dispatcher: Agent;
-  /** Aborts the attempt from outside (shutdown, crash); the result then has aborted = true. */
-  signal: AbortSignal;
+  dispatcher: Dispatcher;
 }
 
 export interface SendResult {
@@ -35,8 +33,15 @@ export interface SendResult {
   durationMs: number;
   /** Why the attempt failed below HTTP (or what else went wrong), else null. */
   error: string | null;
-  /** True when `signal` aborted it: this was not a real attempt and must not be recorded as one. */
+  /** True when abort() cut it short: this was not a real attempt and must not be recorded as one. */
   aborted: boolean;
+}
+
+/** One POST in flight: its outcome, and a way to cut it short (shutdown, crash). */
+export interface Sending {
+  readonly result: Promise<SendResult>;
+  /** Settles `result` at once as aborted; the request is torn down, or never written if not started yet. */
+  abort(reason?: Error): void;
 }
 
 class AttemptTimeout extends Error {
@@ -46,94 +51,204 @@ class AttemptTimeout extends Error {
   }
 }
 
+/** The response body went past maxResponseBytes: we stop reading (and drop the connection). */
+class BodyCapped extends Error {}
+
+const ABORTED = new Error("aborted");
+
 /**
- * One POST. Never throws: every failure becomes a SendResult. Redirects are not followed (undici's
- * request() has no redirect handling unless an interceptor adds it, and ours adds none), the whole attempt
- * (connect, headers, body) is bounded by timeoutMs, and at most maxResponseBytes of the body is read before
- * the stream is destroyed: a receiver answering with 10 MB costs us 20 KB, not 10 MB.
+ * One POST. Never rejects: every failure becomes a SendResult. Redirects are not followed (a bare
+ * dispatch() has no redirect handling; only an interceptor would add it, and ours adds none), the whole
+ * attempt (connect, headers, body) is bounded by timeoutMs, and at most maxResponseBytes of the body is
+ * kept before the connection is dropped: a receiver answering with 10 MB costs us 20 KB, not 10 MB.
+ *
+ * This is the dispatcher's hot path, so it talks to undici's dispatch() with a handler of its own rather
+ * than through request(): no AbortController/AbortSignal, no response stream, no promise per body chunk.
  */
-export async function sendWebhook(opts: SendOptions): Promise<SendResult> {
-  const started = performance.now();
-  const controller = new AbortController();
-  // The error is made only when the timer fires: an Error per attempt (stack capture) is measurable.
-  const timer = setTimeout(() => controller.abort(new AttemptTimeout(opts.timeoutMs)), opts.timeoutMs);
-  const onOuterAbort = () => controller.abort(opts.signal.reason);
-  if (opts.signal.aborted) onOuterAbort();
-  else opts.signal.addEventListener("abort", onOuterAbort, { once: true });
-  const elapsed = () => Math.max(0, Math.round(performance.now() - started));
-  let status: number | null = null;
-  let retryAfter: string | null = null;
+export function sendWebhook(opts: SendOptions): Sending {
+  const attempt = new WebhookAttempt(opts.timeoutMs, opts.maxResponseBytes);
+  const target = splitUrl(opts.url);
   try {
-    const res = await request(opts.url, {
-      method: "POST",
-      headers: opts.headers,
-      body: opts.body,
-      dispatcher: opts.dispatcher,
-      signal: controller.signal,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-    });
-    status = res.statusCode;
-    const ra = res.headers["retry-after"];
-    retryAfter = (Array.isArray(ra) ? ra[0] : ra) ?? null;
-    let error: string | null = null;
-    if (status >= 300 && status < 400) {
-      const loc = res.headers.location;
-      error = `Redirect (${status}) not followed${loc ? ` (location: ${Array.isArray(loc) ? loc[0] : loc})` : ""}`;
-    }
-    let body: string | null = null;
-    try {
-      const length = Number(res.headers["content-length"]);
-      // Fast path for the common small, announced body; anything else is read through the cap.
-      body =
-        Number.isInteger(length) && length <= opts.maxResponseBytes && length <= 65_536
-          ? sanitizeText(await res.body.text())
-          : await readCapped(res.body, opts.maxResponseBytes);
-    } catch (err) {
-      // The status line decides the outcome; a body cut short by the timeout is only noted.
-      if (opts.signal.aborted) return abortedResult(status, elapsed());
-      error ??= `Reading the response body failed: ${describeError(err, controller.signal)}`;
-    }
-    return { status, retryAfter, body, durationMs: elapsed(), error, aborted: false };
+    opts.dispatcher.dispatch(
+      {
+        origin: target.origin,
+        path: target.path,
+        method: "POST",
+        headers: opts.headers,
+        body: opts.body,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      },
+      attempt,
+    );
   } catch (err) {
-    if (opts.signal.aborted) return abortedResult(status, elapsed());
-    return {
-      status,
-      retryAfter,
-      body: null,
-      durationMs: elapsed(),
-      error: describeError(err, controller.signal),
-      aborted: false,
-    };
-  } finally {
-    clearTimeout(timer);
-    opts.signal.removeEventListener("abort", onOuterAbort);
+    attempt.onResponseError(null, err as Error);
   }
+  return attempt;
 }
 
-function abortedResult(status: number | null, durationMs: number): SendResult {
-  return { status, retryAfter: null, body: null, durationMs, error: "aborted", aborted: true };
-}
+class WebhookAttempt implements Dispatcher.DispatchHandler, Sending {
+  readonly result: Promise<SendResult>;
+  private resolve!: (r: SendResult) => void;
+  private readonly started = performance.now();
+  private readonly timer: NodeJS.Timeout;
+  private controller: Dispatcher.DispatchController | null = null;
+  private settled = false;
+  /** Why we cut it short (timeout or abort()), once we did. */
+  private cutReason: Error | null = null;
+  private status: number | null = null;
+  private retryAfter: string | null = null;
+  private redirectError: string | null = null;
+  private chunks: Buffer[] = [];
+  private bytes = 0;
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  if (max <= 0) {
-    body.destroy();
-    return "";
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly maxBytes: number,
+  ) {
+    this.result = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    // The error is made only when the timer fires: an Error per attempt (stack capture) is measurable.
+    this.timer = setTimeout(() => this.cut(new AttemptTimeout(this.timeoutMs)), this.timeoutMs);
   }
-  // Breaking out of for-await destroys the stream (and so the connection); we do that only once the
-  // receiver has sent MORE than we keep, so a body of exactly `max` bytes still ends cleanly.
-  for await (const chunk of body) {
-    if (total + chunk.length > max) {
-      chunks.push(chunk.subarray(0, max - total));
-      total = max;
-      break;
+
+  abort(reason: Error = ABORTED): void {
+    this.cut(reason);
+  }
+
+  /** Timeout or abort(): tear the request down; before it has started, settle now and stop it at start. */
+  private cut(reason: Error): void {
+    if (this.settled || this.cutReason) return;
+    this.cutReason = reason;
+    if (this.controller) {
+      this.controller.abort(reason); // -> onResponseError, which settles
+    } else {
+      // Still waiting for a connection: onRequestStart will abort it before anything is written.
+      this.settleCut(null);
     }
-    chunks.push(chunk);
-    total += chunk.length;
   }
-  return sanitizeText(Buffer.concat(chunks, total).toString("utf8"));
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cutReason) controller.abort(this.cutReason);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode;
+    const ra = headers["retry-after"];
+    this.retryAfter = (Array.isArray(ra) ? ra[0] : ra) ?? null;
+    if (statusCode >= 300 && statusCode < 400) {
+      const loc = headers.location;
+      this.redirectError = `Redirect (${statusCode}) not followed${loc ? ` (location: ${Array.isArray(loc) ? loc[0] : loc})` : ""}`;
+    }
+    if (this.maxBytes <= 0) controller.abort(new BodyCapped());
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Breaking off destroys the connection; we do that only once the receiver has sent MORE than we keep,
+    // so a body of exactly maxBytes still ends cleanly.
+    if (this.bytes + chunk.length > this.maxBytes) {
+      this.chunks.push(chunk.subarray(0, this.maxBytes - this.bytes));
+      this.bytes = this.maxBytes;
+      controller.abort(new BodyCapped());
+      return;
+    }
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.settle({ body: this.text(), error: this.redirectError });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.settled) return;
+    if (err instanceof BodyCapped) {
+      this.settle({ body: this.text(), error: this.redirectError });
+    } else if (this.cutReason && !(this.cutReason instanceof AttemptTimeout)) {
+      this.settleCut(this.status);
+    } else if (this.status !== null) {
+      // The status line decides the outcome; a body cut short (by the timeout, say) is only noted.
+      this.settle({
+        body: null,
+        error: this.redirectError ?? `Reading the response body failed: ${this.describe(err)}`,
+      });
+    } else {
+      this.settle({ body: null, error: this.describe(err) });
+    }
+  }
+
+  private describe(err: Error): string {
+    return this.cutReason instanceof AttemptTimeout ? this.cutReason.message : describeError(err);
+  }
+
+  private text(): string {
+    if (this.bytes === 0) return "";
+    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.bytes);
+    return sanitizeText(buf.toString("utf8"));
+  }
+
+  private elapsed(): number {
+    return Math.max(0, Math.round(performance.now() - this.started));
+  }
+
+  /** Cut short by a timeout (a real, failed attempt) or by abort() (not an attempt at all). */
+  private settleCut(status: number | null): void {
+    const reason = this.cutReason!;
+    if (reason instanceof AttemptTimeout) {
+      this.settle({
+        body: null,
+        error: status === null ? reason.message : `Reading the response body failed: ${reason.message}`,
+      });
+      return;
+    }
+    this.finish({
+      status,
+      retryAfter: null,
+      body: null,
+      durationMs: this.elapsed(),
+      error: "aborted",
+      aborted: true,
+    });
+  }
+
+  private settle(r: { body: string | null; error: string | null }): void {
+    this.finish({
+      status: this.status,
+      retryAfter: this.retryAfter,
+      body: r.body,
+      durationMs: this.elapsed(),
+      error: r.error,
+      aborted: false,
+    });
+  }
+
+  private finish(result: SendResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.chunks = [];
+    this.resolve(result);
+  }
+}
+
+const urlCache = new Map<string, { origin: string; path: string }>();
+
+/** origin + path of a url (cached: every delivery to an endpoint has the same one). */
+function splitUrl(url: string): { origin: string; path: string } {
+  let t = urlCache.get(url);
+  if (t === undefined) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (urlCache.size >= 10_000) urlCache.clear();
+    urlCache.set(url, t);
+  }
+  return t;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -144,9 +259,7 @@ export function sanitizeText(s: string): string {
   return noNul.replace(LONE_SURROGATE, "\uFFFD");
 }
 
-function describeError(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted && signal.reason instanceof AttemptTimeout) return signal.reason.message;
-  if (err instanceof AttemptTimeout) return err.message;
+function describeError(err: unknown): string {
   const e = err as { code?: string; message?: string; name?: string; cause?: unknown };
   if (e?.name === "HeadersTimeoutError" || e?.name === "BodyTimeoutError") return `Timed out: ${e.message}`;
   let msg = sanitizeText(String(e?.message ?? err));

@@ -39,8 +39,8 @@ import { newId } from "../domain/ids.js";
 import { encodeDeliveryUpdate, WAKE_CHANNEL } from "../domain/signals.js";
 import { isSensitiveHeader, REDACTED } from "../security/headers.js";
 import { createPinnedDispatcher, type LookupFn } from "../security/url-policy.js";
-import { signatureHeaders } from "../signing/index.js";
-import { sanitizeText, sendWebhook, USER_AGENT } from "./http.js";
+import { Signer } from "../signing/index.js";
+import { type Sending, type SendResult, sanitizeText, sendWebhook, USER_AGENT } from "./http.js";
 import {
   type ClaimedRow,
   type Completion,
@@ -86,8 +86,29 @@ interface Job {
   /** Local estimate of the lease end, taken BEFORE the claim was sent, so never later than the real one. */
   leaseDeadline: number;
   event: EventRow;
-  body: string;
-  controller: AbortController | null;
+  body: Body;
+  sending: Sending | null;
+}
+
+/** An event's envelope, as recorded (text) and as sent and signed (bytes); shared by its deliveries. */
+interface Body {
+  text: string;
+  bytes: Buffer;
+}
+
+/**
+ * What every request to one endpoint shares, built once per endpoint (and again only when its stored
+ * headers or valid secrets change): decrypted custom headers, the recorded (redacted) copy, the signer.
+ */
+interface EndpointTemplate {
+  /** The stored headers JSON and the valid secrets' ciphertexts it was built from. */
+  key: string;
+  headers: Record<string, string>;
+  recorded: Record<string, string>;
+  redact: Set<string>;
+  signer: Signer | null;
+  /** Why requests to it cannot be prepared (e.g. no valid secret), else null. */
+  error: string | null;
 }
 
 const MAX_COMPLETIONS_PER_WRITE = 500;
@@ -134,6 +155,8 @@ export class Dispatcher {
   private readonly maxWriters: number;
 
   private readonly plainCache = new Map<string, string>();
+  private readonly templates = new Map<string, EndpointTemplate>();
+  private readonly attemptCounters = new Map<string, { inc(): void }>();
   /** Attempts made and written by this dispatcher (tests, diagnostics). */
   private attemptsMade = 0;
 
@@ -266,7 +289,7 @@ export class Dispatcher {
     }
     if (this.crashed) return rows.length;
 
-    const bodies = new Map<string, string>();
+    const bodies = new Map<string, Body>();
     const refusedPerEndpoint = new Map<string, number>();
     for (const row of rows) {
       const event = events.get(row.event_id);
@@ -298,10 +321,11 @@ export class Dispatcher {
       }
       let body = bodies.get(event.id);
       if (body === undefined) {
-        body = envelope(event);
+        const text = envelope(event);
+        body = { text, bytes: Buffer.from(text, "utf8") };
         bodies.set(event.id, body);
       }
-      const job: Job = { row, lock, leaseDeadline, event, body, controller: null };
+      const job: Job = { row, lock, leaseDeadline, event, body, sending: null };
       let queue = this.waiting.get(row.endpoint_id);
       if (!queue) {
         queue = [];
@@ -351,7 +375,6 @@ export class Dispatcher {
     this.inFlight.add(job);
     this.endpointInFlight.set(endpointId, (this.endpointInFlight.get(endpointId) ?? 0) + 1);
     this.app.metrics.inFlight.inc();
-    job.controller = new AbortController();
     void this.attempt(job)
       .catch((err) => {
         // attempt() turns every expected failure into a completion; this is a bug. The lease will
@@ -381,39 +404,40 @@ export class Dispatcher {
     const { row, event, body } = job;
     const attemptNumber = row.attempt_count + 1;
     const url = row.target_url ?? row.url;
-    const headers: Record<string, string> = {};
-    const redact = new Set<string>();
-    let prepareError: string | null = null;
-    try {
-      // Lower-cased like every header we set, so the recorded headers have one spelling per name.
-      for (const h of decodeHeaderList(row.headers)) {
-        const name = h.name.toLowerCase();
-        headers[name] = h.encrypted ? this.decrypt(h.value) : h.value;
-        if (h.encrypted) redact.add(name);
+    const template = this.template(row);
+    let headers: Record<string, string> = template.headers;
+    let signature: Record<string, string> | null = null;
+    let prepareError = template.error;
+    if (template.signer) {
+      try {
+        signature = template.signer.headers(event.id, Math.floor(Date.now() / 1000), body.bytes);
+        headers = { ...template.headers, ...signature };
+      } catch (err) {
+        prepareError = `Could not prepare the request: ${(err as Error).message}`;
       }
-      const secrets = (row.secrets ?? []).map((c) => this.decrypt(c));
-      if (secrets.length === 0) throw new Error("The endpoint has no valid signing secret.");
-      headers["content-type"] = "application/json";
-      headers["user-agent"] = USER_AGENT;
-      Object.assign(
-        headers,
-        signatureHeaders({ secrets, msgId: event.id, timestamp: Math.floor(Date.now() / 1000), body }),
-      );
-    } catch (err) {
-      prepareError = `Could not prepare the request: ${(err as Error).message}`;
     }
 
-    const result = prepareError
-      ? { status: null, retryAfter: null, body: null, durationMs: 0, error: prepareError, aborted: false }
-      : await sendWebhook({
-          url,
-          headers,
-          body,
-          timeoutMs: this.cfg.attemptTimeoutMs,
-          maxResponseBytes: this.cfg.maxResponseBytes,
-          dispatcher: this.agent,
-          signal: job.controller!.signal,
-        });
+    let result: SendResult;
+    if (prepareError) {
+      result = {
+        status: null,
+        retryAfter: null,
+        body: null,
+        durationMs: 0,
+        error: prepareError,
+        aborted: false,
+      };
+    } else {
+      job.sending = sendWebhook({
+        url,
+        headers,
+        body: body.bytes,
+        timeoutMs: this.cfg.attemptTimeoutMs,
+        maxResponseBytes: this.cfg.maxResponseBytes,
+        dispatcher: this.agent,
+      });
+      result = await job.sending.result;
+    }
 
     if (result.aborted) {
       if (this.crashed) return null;
@@ -442,12 +466,15 @@ export class Dispatcher {
     }
 
     const outcome = ok ? "succeeded" : result.status === null ? "error" : "failed";
-    this.app.metrics.attempts.inc({ outcome });
+    this.attemptCounter(outcome).inc();
     this.app.metrics.attemptDuration.observe(result.durationMs / 1000);
 
-    const recorded: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      recorded[name] = redact.has(name) || isSensitiveHeader(name) ? REDACTED : value;
+    let recorded = template.recorded;
+    if (signature) {
+      recorded = { ...template.recorded };
+      for (const name in signature) {
+        recorded[name] = template.redact.has(name) || isSensitiveHeader(name) ? REDACTED : signature[name];
+      }
     }
     this.attemptsMade++;
     const attemptId = newId("attempt");
@@ -463,7 +490,7 @@ export class Dispatcher {
       att_status: ok ? "SUCCEEDED" : "FAILED",
       trigger: row.trigger,
       req_headers: recorded,
-      req_body: body,
+      req_body: body.text,
       resp_code: result.status,
       resp_body: result.body,
       duration_ms: result.durationMs,
@@ -471,6 +498,52 @@ export class Dispatcher {
       endpoint_id: row.endpoint_id,
       signal: signalFor(row, attemptId, status),
     };
+  }
+
+  /** The endpoint's request template, rebuilt when its stored headers or valid secrets changed. */
+  private template(row: ClaimedRow): EndpointTemplate {
+    const headersText = typeof row.headers === "string" ? row.headers : JSON.stringify(row.headers ?? null);
+    const secrets = row.secrets ?? [];
+    const key = `${headersText}\n${secrets.join("\n")}`;
+    const cached = this.templates.get(row.endpoint_id);
+    if (cached?.key === key) return cached;
+
+    // Lower-cased like every header we set, so the recorded headers have one spelling per name.
+    const headers: Record<string, string> = {};
+    const redact = new Set<string>();
+    let signer: Signer | null = null;
+    let error: string | null = null;
+    try {
+      for (const h of decodeHeaderList(headersText)) {
+        const name = h.name.toLowerCase();
+        headers[name] = h.encrypted ? this.decrypt(h.value) : h.value;
+        if (h.encrypted) redact.add(name);
+      }
+      const plain = secrets.map((c) => this.decrypt(c));
+      if (plain.length === 0) throw new Error("The endpoint has no valid signing secret.");
+      headers["content-type"] = "application/json";
+      headers["user-agent"] = USER_AGENT;
+      signer = new Signer(plain);
+    } catch (err) {
+      error = `Could not prepare the request: ${(err as Error).message}`;
+    }
+    const recorded: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      recorded[name] = redact.has(name) || isSensitiveHeader(name) ? REDACTED : value;
+    }
+    const template: EndpointTemplate = { key, headers, recorded, redact, signer, error };
+    if (this.templates.size >= CACHE_LIMIT) this.templates.clear();
+    this.templates.set(row.endpoint_id, template);
+    return template;
+  }
+
+  private attemptCounter(outcome: "succeeded" | "error" | "failed") {
+    let c = this.attemptCounters.get(outcome);
+    if (!c) {
+      c = this.app.metrics.attempts.labels({ outcome });
+      this.attemptCounters.set(outcome, c);
+    }
+    return c;
   }
 
   private decrypt(ciphertext: string): string {
@@ -677,7 +750,7 @@ export class Dispatcher {
       this.waitingCount = 0;
       if (!(await this.inFlightSettled(this.cfg.shutdownGraceMs))) {
         this.log.warn({ inFlight: this.inFlight.size }, "aborting in-flight attempts at shutdown");
-        for (const job of this.inFlight) job.controller?.abort(new Error("dispatcher stopping"));
+        for (const job of this.inFlight) job.sending?.abort(new Error("dispatcher stopping"));
         await this.inFlightSettled(5000);
       }
       await this.drainWrites();
@@ -699,7 +772,7 @@ export class Dispatcher {
     this.completions.length = 0;
     this.waiting.clear();
     this.waitingCount = 0;
-    for (const job of this.inFlight) job.controller?.abort(new Error("crash"));
+    for (const job of this.inFlight) job.sending?.abort(new Error("crash"));
     await this.unlisten?.().catch(() => {});
     await this.loopDone;
     await this.inFlightSettled(5000);

@@ -59,7 +59,7 @@ WITH c AS (
 )
 SELECT u.id, u.prev_status::text AS prev_status, u.event_id, u.endpoint_id, u.tenant_id, u.event_type,
        u.attempt_count, u.target_url, u.trigger::text AS trigger,
-       e.url, e.headers, e.status::text AS endpoint_status, e.deleted_at, e.rate_limit_per_second,
+       e.url, e.headers::text AS headers, e.status::text AS endpoint_status, e.deleted_at, e.rate_limit_per_second,
        t.path AS tenant_path,
        ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
              WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > now())

@@ -8,7 +8,7 @@
  *
  * Pure node:crypto and no I/O: the dispatcher calls this on every attempt, and receivers import the verifier.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
 
 export const SECRET_PREFIX = "whsec_";
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -177,6 +177,47 @@ export function signatureHeaders(opts: {
     "webhook-signature": signStandardBytes(secrets, msgId, timestamp, body),
     "hookgate-signature": signStripeStyleBytes(secrets, timestamp, body),
   };
+}
+
+/**
+ * Signs many messages with the same secrets: the keys are validated, decoded and imported once, not on every
+ * request. The dispatcher keeps one per endpoint (and set of valid secrets). Output is identical to
+ * `signatureHeaders`.
+ */
+export class Signer {
+  private readonly standardKeys: KeyObject[];
+  private readonly hookgateKeys: KeyObject[];
+
+  /** Throws a TypeError for an empty list or a secret that `secretProblem` rejects. */
+  constructor(secrets: readonly string[]) {
+    assertSecrets(secrets);
+    this.standardKeys = secrets.map((s) => createSecretKey(secretKeyBytes(s)));
+    this.hookgateKeys = secrets.map((s) => createSecretKey(Buffer.from(s, "utf8")));
+  }
+
+  /** Every signature header for one attempt; `body` as the exact bytes sent. */
+  headers(msgId: string, timestamp: number, body: Buffer): Record<string, string> {
+    assertTimestamp(timestamp);
+    const ts = String(timestamp);
+    let standard = "";
+    for (const key of this.standardKeys) {
+      const digest = createHmac("sha256", key)
+        .update(`${msgId}.${ts}.`, "utf8")
+        .update(body)
+        .digest("base64");
+      standard += standard === "" ? `v1,${digest}` : ` v1,${digest}`;
+    }
+    let hookgate = `t=${ts}`;
+    for (const key of this.hookgateKeys) {
+      hookgate += `,v1=${createHmac("sha256", key).update(`${ts}.`, "utf8").update(body).digest("hex")}`;
+    }
+    return {
+      "webhook-id": msgId,
+      "webhook-timestamp": ts,
+      "webhook-signature": standard,
+      "hookgate-signature": hookgate,
+    };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import {
   generateSecret,
+  Signer,
   secretFingerprint,
   secretKeyBytes,
   secretProblem,
@@ -380,5 +381,26 @@ describe("signing inputs", () => {
     expect(h["webhook-signature"]).toBe(signStandard(secrets, REF_ID, REF_TS, REF_BODY));
     expect(h["webhook-signature"].startsWith(`${REF_SIG} v1,`)).toBe(true);
     expect(h["hookgate-signature"]).toBe(signStripeStyle(secrets, REF_TS, REF_BODY));
+  });
+
+  it("a reusable Signer gives exactly what signatureHeaders gives, for one secret and for several", () => {
+    const body = '{"id":"evt_1","data":{"ünï":"cödé"}}';
+    for (const secrets of [[REF_SECRET], [REF_SECRET, "another-user-secret", generateSecret()]]) {
+      const signer = new Signer(secrets);
+      for (const ts of [REF_TS, REF_TS + 1]) {
+        expect(signer.headers(REF_ID, ts, Buffer.from(body))).toEqual(
+          signatureHeaders({ secrets, msgId: REF_ID, timestamp: ts, body }),
+        );
+      }
+    }
+    expect(new Signer([REF_SECRET]).headers(REF_ID, REF_TS, Buffer.from(REF_BODY))["webhook-signature"]).toBe(
+      REF_SIG,
+    );
+  });
+
+  it("a Signer refuses what signatureHeaders refuses", () => {
+    expect(() => new Signer([])).toThrow(TypeError);
+    expect(() => new Signer(["short"])).toThrow(TypeError);
+    expect(() => new Signer([REF_SECRET]).headers("m", 1.5, Buffer.from(""))).toThrow(TypeError);
   });
 });
