@@ -12,20 +12,20 @@ const FORMAT = "1";
 export const STAMP_FILE = ".build-stamp.json";
 const CONFIGS = ["tsconfig.json", "tsconfig.build.json"];
 
+/** The files the hash covers, relative to root with "/" separators, sorted. */
+export function hashedFiles(root) {
+  const sources = readdirSync(path.join(root, "src"), { recursive: true })
+    .map((f) => `src/${f.split(path.sep).join("/")}`)
+    .filter((f) => f.endsWith(".ts"))
+    .sort();
+  return [...sources, ...CONFIGS];
+}
+
 /** Hash of everything the build compiles, under root (the repository). */
 export function sourceHash(root) {
   const hash = createHash("sha256");
   hash.update(`hookgate-build ${FORMAT}\0`);
-  const files = readdirSync(path.join(root, "src"), { recursive: true })
-    .map((f) => f.split(path.sep).join("/"))
-    .filter((f) => f.endsWith(".ts"))
-    .sort();
-  for (const f of files) {
-    hash.update(`src/${f}\0`);
-    hash.update(readFileSync(path.join(root, "src", f)));
-    hash.update("\0");
-  }
-  for (const f of CONFIGS) {
+  for (const f of hashedFiles(root)) {
     hash.update(`${f}\0`);
     hash.update(readFileSync(path.join(root, f)));
     hash.update("\0");

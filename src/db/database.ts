@@ -74,13 +74,21 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   };
 }
 
+/**
+ * PGlite is PostgreSQL inside this process, so its buffer cache is this process's memory: initdb's
+ * shared_buffers=128MB is zeroed at start and then resident (~115 MB of RSS before the first query).
+ * 32MB (wal_buffers follows at 1/32) keeps the embedded process near 300 MB with a million-delivery
+ * backlog; pages beyond it come from the operating system's file cache, which is not ours to count.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB"];
+
 async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   let pglite = opts.pglite;
   if (!pglite) {
     const dir = opts.dataDir ?? "./.hookgate";
     // Private to the owner: it holds the database and, beside it, the encryption key.
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    pglite = await PGlite.create(`${dir}/pgdata`, process.env.HGX_PG ? { startParams: [...PGlite.defaultStartParams, ...process.env.HGX_PG.split(" ")] } : {});
+    pglite = await PGlite.create(`${dir}/pgdata`, { startParams: PGLITE_START_PARAMS });
   }
   const db = pglite;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
