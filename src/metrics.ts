@@ -48,6 +48,16 @@ export function createMetrics() {
       help: "Delivery attempts currently in flight in this process",
       registers: [registry],
     }),
+    subscriptionExecutions: new Counter({
+      name: "hookgate_subscription_executions_total",
+      help: "Subscription events executed (once per event and audience of identical subscribers)",
+      registers: [registry],
+    }),
+    subscriptionResultsShared: new Counter({
+      name: "hookgate_subscription_results_shared_total",
+      help: "Subscription results sent to a subscriber from an execution done for another",
+      registers: [registry],
+    }),
     wsConnections: new Gauge({
       name: "hookgate_graphql_ws_connections",
       help: "Open graphql-ws connections",

@@ -35,6 +35,17 @@ export interface LiveUpdate {
   signal: DeliveryUpdateSignal;
 }
 
+const issued = new WeakSet<object>();
+
+/**
+ * True for an update a hub issued. The hub makes one object per signal, hands that same
+ * object to every matching subscriber and never reuses it for another signal, so its identity
+ * names the signal: work done for it (a subscription's execution) may be shared by identity.
+ */
+export function isLiveUpdate(value: unknown): value is LiveUpdate {
+  return typeof value === "object" && value !== null && issued.has(value);
+}
+
 export interface LiveOptions {
   /**
    * Updates buffered per subscriber that has not consumed them yet. When full, the oldest is
@@ -313,7 +324,8 @@ export class DeliveryUpdateHub {
       this.onError(new Error(`ignored a malformed delivery update signal: ${payload.slice(0, 200)}`));
       return;
     }
-    const update: LiveUpdate = { seq: ++this.seq, signal };
+    const update: LiveUpdate = Object.freeze({ seq: ++this.seq, signal: Object.freeze(signal) });
+    issued.add(update);
     for (const sub of this.subscribers) {
       if (matchesFilter(signal, sub.filter)) sub.push(update);
     }
