@@ -15,7 +15,9 @@
  *   from further claims, so one slow endpoint cannot fill the buffer.
  * - A buffered claim starts only if its lease still covers a whole attempt; otherwise it is released.
  * - Completions are batched: one statement writes the fenced delivery updates, the attempt rows, endpoint
- *   health and the status signals for everything that finished since the last write.
+ *   health for everything that finished since the last write. Status signals (SENDING after a claim,
+ *   the outcome after a completion) go out after the statement committed, through Database.signal:
+ *   PostgreSQL serialises the commits of transactions that NOTIFY, each waiting for its own WAL flush.
  * - Wake-ups: NOTIFY on WAKE_CHANNEL (publish, replay, recover, test), a timer for the earliest retry this
  *   process scheduled, and a slow poll (pollIntervalMs) for everything else (other processes' retries).
  * - Disabled endpoints: a claimed SCHEDULED delivery is CANCELLED without an attempt (recoverEndpoint can
@@ -36,7 +38,7 @@ import type { Agent } from "undici";
 import type { Config } from "../config.js";
 import type { App } from "../domain/app.js";
 import { newId } from "../domain/ids.js";
-import { encodeDeliveryUpdate, WAKE_CHANNEL } from "../domain/signals.js";
+import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "../domain/signals.js";
 import { isSensitiveHeader, REDACTED } from "../security/headers.js";
 import { createPinnedDispatcher, type LookupFn } from "../security/url-policy.js";
 import { Signer } from "../signing/index.js";
@@ -88,6 +90,12 @@ interface Job {
   event: EventRow;
   body: Body;
   sending: Sending | null;
+}
+
+/** A finished (or given back) claim waiting to be written, and the status signal to send once it is. */
+interface Outcome {
+  completion: Completion;
+  signal: string;
 }
 
 /** An event's envelope, as recorded (text) and as sent and signed (bytes); shared by its deliveries. */
@@ -148,7 +156,7 @@ export class Dispatcher {
   private idleWaiters: (() => void)[] = [];
 
   // Completion batching
-  private readonly completions: Completion[] = [];
+  private readonly completions: Outcome[] = [];
   private readonly health = new Map<string, Health>();
   private readonly writers = new Set<Promise<void>>();
   private writerScheduled = false;
@@ -261,23 +269,22 @@ export class Dispatcher {
       if (queue.length >= this.cfg.endpointConcurrency) exclude.push(endpointId);
     }
     const leaseDeadline = Date.now() + this.cfg.leaseMs;
-    const rows = await pRetry(() => claimDue(this.app.db, lock, limit, this.cfg.leaseMs, exclude), {
-      retries: 3,
-      minTimeout: 50,
-      maxTimeout: 1000,
-      shouldRetry: ({ error }) => isTransientDbError(error) && !this.crashed,
-    });
+    const rows = await this.retryTransient(
+      () => claimDue(this.app.db, lock, limit, this.cfg.leaseMs, exclude),
+      { retries: 3, minTimeout: 50, maxTimeout: 1000 },
+    );
     this.excludedAtLastClaim = new Set(exclude);
     if (rows.length === 0) return 0;
     if (this.crashed) return rows.length; // a crash drops what it holds, claimed or not
+    // The claim has committed: announce it (the statement itself does not NOTIFY; see queue.ts).
+    for (const row of rows) this.app.db.signal(DELIVERY_UPDATES_CHANNEL, signalFor(row, null, "SENDING"));
 
     let events: Map<string, EventRow>;
     try {
       const ids = [...new Set(rows.map((r) => r.event_id))];
-      const loaded = await pRetry(() => loadEvents(this.app.db, ids), {
+      const loaded = await this.retryTransient(() => loadEvents(this.app.db, ids), {
         retries: 3,
         minTimeout: 50,
-        shouldRetry: ({ error }) => isTransientDbError(error) && !this.crashed,
       });
       events = new Map(loaded.map((e) => [e.id, e]));
     } catch (err) {
@@ -302,9 +309,7 @@ export class Dispatcher {
       if (row.endpoint_status === "DISABLED" && row.trigger === "SCHEDULED") {
         this.unflushed++;
         this.enqueueCompletion({
-          ...emptyCompletion(row, lock),
-          status: "CANCELLED",
-          delay_ms: null,
+          completion: { ...emptyCompletion(row, lock), status: "CANCELLED", delay_ms: null },
           signal: signalFor(row, null, "CANCELLED"),
         });
         continue;
@@ -400,7 +405,7 @@ export class Dispatcher {
   }
 
   /** Sends one claimed delivery and returns its completion (null when it must simply be dropped). */
-  private async attempt(job: Job): Promise<Completion | null> {
+  private async attempt(job: Job): Promise<Outcome | null> {
     const { row, event, body } = job;
     const attemptNumber = row.attempt_count + 1;
     const url = row.target_url ?? row.url;
@@ -478,7 +483,7 @@ export class Dispatcher {
     }
     this.attemptsMade++;
     const attemptId = newId("attempt");
-    return {
+    const completion: Completion = {
       id: row.id,
       lock: job.lock,
       status,
@@ -496,8 +501,8 @@ export class Dispatcher {
       duration_ms: result.durationMs,
       error: result.error === null ? null : sanitizeText(result.error),
       endpoint_id: row.endpoint_id,
-      signal: signalFor(row, attemptId, status),
     };
+    return { completion, signal: signalFor(row, attemptId, status) };
   }
 
   /** The endpoint's request template, rebuilt when its stored headers or valid secrets changed. */
@@ -556,14 +561,16 @@ export class Dispatcher {
     return plain;
   }
 
-  private releaseCompletion(row: ClaimedRow, lock: string, delayMs: number): Completion {
+  private releaseCompletion(row: ClaimedRow, lock: string, delayMs: number): Outcome {
     // A row re-claimed after an expired lease was SENDING before; say what it really is.
     const status =
       row.prev_status === "SENDING" ? (row.attempt_count > 0 ? "RETRYING" : "PENDING") : row.prev_status;
     return {
-      ...emptyCompletion(row, lock),
-      status: status as Completion["status"],
-      delay_ms: delayMs,
+      completion: {
+        ...emptyCompletion(row, lock),
+        status: status as Completion["status"],
+        delay_ms: delayMs,
+      },
       signal: signalFor(row, null, status),
     };
   }
@@ -572,10 +579,10 @@ export class Dispatcher {
   // Completion writes
   // ---------------------------------------------------------------------------------------------------
 
-  private enqueueCompletion(c: Completion): void {
+  private enqueueCompletion(o: Outcome): void {
     if (this.crashed) return;
-    this.completions.push(c);
-    if (c.delay_ms !== null) this.scheduleDue(Date.now() + c.delay_ms);
+    this.completions.push(o);
+    if (o.completion.delay_ms !== null) this.scheduleDue(Date.now() + o.completion.delay_ms);
     this.scheduleWriter();
   }
 
@@ -624,32 +631,37 @@ export class Dispatcher {
     }
   }
 
-  private async writeBatch(batch: Completion[], health: Map<string, Health>): Promise<void> {
-    const write = (items: Completion[], h: Map<string, Health>) =>
-      pRetry(() => completeBatch(this.app.db, items, h, this.cfg.disableAfterMs), {
-        retries: 4,
-        minTimeout: 50,
-        maxTimeout: 2000,
-        shouldRetry: ({ error }) => isTransientDbError(error) && !this.crashed,
-      });
+  private async writeBatch(batch: Outcome[], health: Map<string, Health>): Promise<void> {
+    const write = (items: Outcome[], h: Map<string, Health>) =>
+      this.retryTransient(
+        () =>
+          completeBatch(
+            this.app.db,
+            items.map((o) => o.completion),
+            h,
+            this.cfg.disableAfterMs,
+          ),
+        { retries: 4, minTimeout: 50, maxTimeout: 2000 },
+      );
     try {
       const res = await write(batch, health);
       this.afterWrite(batch, res.updated, res.disabled);
     } catch (err) {
       if (batch.length === 1) {
         // Leave it: the lease expires and the delivery is attempted again (at-least-once).
-        this.log.error({ err, delivery: batch[0].id }, "recording a delivery outcome failed");
+        this.log.error({ err, delivery: batch[0].completion.id }, "recording a delivery outcome failed");
         return;
       }
       // One bad row fails the whole statement; isolate it so the others are recorded.
       this.log.warn({ err, size: batch.length }, "batched completion failed; writing one by one");
-      for (const c of batch) {
+      for (const o of batch) {
+        const c = o.completion;
         try {
           const h = new Map<string, Health>();
           const eh = health.get(c.endpoint_id);
           if (eh && c.attempted) h.set(c.endpoint_id, eh);
-          const res = await write([c], h);
-          this.afterWrite([c], res.updated, res.disabled);
+          const res = await write([o], h);
+          this.afterWrite([o], res.updated, res.disabled);
         } catch (e) {
           this.log.error({ err: e, delivery: c.id }, "recording a delivery outcome failed");
         }
@@ -657,9 +669,33 @@ export class Dispatcher {
     }
   }
 
-  private afterWrite(batch: Completion[], updated: Set<string>, disabled: { id: string; disable: string }[]) {
-    for (const c of batch) {
-      if (c.attempted && !updated.has(c.id)) {
+  /**
+   * Runs a statement, retrying transient database errors with backoff (p-retry). The first try runs
+   * bare: this wraps every statement of the hot path, and the happy path needs no retry machinery.
+   */
+  private async retryTransient<T>(
+    fn: () => Promise<T>,
+    opts: { retries: number; minTimeout: number; maxTimeout?: number },
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransientDbError(err) || this.crashed || opts.retries < 1) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, opts.minTimeout));
+    return pRetry(fn, {
+      ...opts,
+      retries: opts.retries - 1,
+      minTimeout: opts.minTimeout * 2,
+      shouldRetry: ({ error }) => isTransientDbError(error) && !this.crashed,
+    });
+  }
+
+  private afterWrite(batch: Outcome[], updated: Set<string>, disabled: { id: string; disable: string }[]) {
+    for (const { completion: c, signal } of batch) {
+      // Only changes that took effect are announced (a fenced-off late completion changed nothing).
+      if (updated.has(c.id)) this.app.db.signal(DELIVERY_UPDATES_CHANNEL, signal);
+      else if (c.attempted) {
         this.log.warn(
           { delivery: c.id, lock: c.lock },
           "late completion: the lease had been taken over; attempt recorded, delivery left as is",
@@ -786,7 +822,7 @@ export function createDispatcher(app: App, opts?: DispatcherOptions): Dispatcher
   return new Dispatcher(app, opts);
 }
 
-function emptyCompletion(row: ClaimedRow, lock: string): Omit<Completion, "status" | "delay_ms" | "signal"> {
+function emptyCompletion(row: ClaimedRow, lock: string): Omit<Completion, "status" | "delay_ms"> {
   return {
     id: row.id,
     lock,
@@ -847,11 +883,11 @@ function decodeHeaderList(json: unknown): StoredHeader[] {
   return out;
 }
 
-function takeBatch(queue: Completion[]): Completion[] {
+function takeBatch(queue: Outcome[]): Outcome[] {
   let bytes = 0;
   let n = 0;
   while (n < queue.length && n < MAX_COMPLETIONS_PER_WRITE) {
-    const c = queue[n];
+    const c = queue[n].completion;
     bytes += (c.req_body?.length ?? 0) + (c.resp_body?.length ?? 0) + 512;
     n++;
     if (bytes >= MAX_COMPLETION_BYTES_PER_WRITE) break;

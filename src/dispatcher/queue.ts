@@ -1,5 +1,4 @@
 import type { Database } from "../db/database.js";
-import { DELIVERY_UPDATES_CHANNEL } from "../domain/signals.js";
 
 /**
  * The queue's SQL. The deliveries table IS the queue (see the Delivery model in prisma/schema.prisma):
@@ -41,7 +40,9 @@ export interface EventRow {
 
 // The claim takes due rows in due order, skipping rows other dispatchers hold locked, and takes a lease
 // on them in the same statement. It also returns what sending needs from the endpoint (fresh: a disabled
-// endpoint or a rotated secret is seen at once) and emits the SENDING status signal.
+// endpoint or a rotated secret is seen at once), looked up once per endpoint of the batch (`ep`), not per
+// row. It does not NOTIFY: PostgreSQL commits notifying transactions one at a time, each with its own WAL
+// flush, so the dispatcher sends the SENDING signals after the commit instead (Database.signal).
 const CLAIM_SQL = `
 WITH c AS (
   SELECT id, status FROM deliveries
@@ -56,18 +57,21 @@ WITH c AS (
   FROM c WHERE d.id = c.id
   RETURNING d.id, c.status AS prev_status, d.event_id, d.endpoint_id, d.tenant_id, d.event_type,
             d.attempt_count, d.target_url, d.trigger
+), ep AS MATERIALIZED (
+  SELECT e.id, e.url, e.headers::text AS headers, e.status::text AS endpoint_status, e.deleted_at,
+         e.rate_limit_per_second,
+         ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
+               WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > now())
+               ORDER BY s.created_at DESC, s.id DESC) AS secrets
+  FROM endpoints e
+  WHERE e.id IN (SELECT endpoint_id FROM u)
 )
 SELECT u.id, u.prev_status::text AS prev_status, u.event_id, u.endpoint_id, u.tenant_id, u.event_type,
        u.attempt_count, u.target_url, u.trigger::text AS trigger,
-       e.url, e.headers::text AS headers, e.status::text AS endpoint_status, e.deleted_at, e.rate_limit_per_second,
-       t.path AS tenant_path,
-       ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
-             WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > now())
-             ORDER BY s.created_at DESC, s.id DESC) AS secrets,
-       pg_notify($5, json_build_object('d', u.id, 'a', NULL, 't', t.path, 'e', u.endpoint_id,
-                                       'y', u.event_type, 's', 'SENDING')::text) AS notified
+       ep.url, ep.headers, ep.endpoint_status, ep.deleted_at, ep.rate_limit_per_second,
+       t.path AS tenant_path, ep.secrets
 FROM u
-JOIN endpoints e ON e.id = u.endpoint_id
+JOIN ep ON ep.id = u.endpoint_id
 JOIN tenants t ON t.id = u.tenant_id`;
 
 export function claimDue(
@@ -77,13 +81,15 @@ export function claimDue(
   leaseMs: number,
   excludeEndpoints: string[],
 ): Promise<ClaimedRow[]> {
-  return db.query<ClaimedRow>(CLAIM_SQL, [lock, limit, excludeEndpoints, leaseMs, DELIVERY_UPDATES_CHANNEL]);
+  return db.query<ClaimedRow>(CLAIM_SQL, [lock, limit, excludeEndpoints, leaseMs], "hookgate_claim_due");
 }
 
 export function loadEvents(db: Database, ids: string[]): Promise<EventRow[]> {
-  return db.query<EventRow>("SELECT id, type, payload, created_at FROM events WHERE id = ANY($1::text[])", [
-    ids,
-  ]);
+  return db.query<EventRow>(
+    "SELECT id, type, payload, created_at FROM events WHERE id = ANY($1::text[])",
+    [ids],
+    "hookgate_load_events",
+  );
 }
 
 /** One finished (or given back) claim, as the completion statement takes it. */
@@ -108,15 +114,14 @@ export interface Completion {
   duration_ms: number | null;
   error: string | null;
   endpoint_id: string;
-  /** DeliveryUpdateSignal JSON, emitted only when the fenced update took effect. */
-  signal: string;
 }
 
 export type Health = "ok" | "fail" | "gone";
 
 /**
- * Completes a batch in one statement: the fenced delivery updates, the attempt rows, endpoint health
- * (failing_since, auto-disable) and the status signals.
+ * Completes a batch in one statement: the fenced delivery updates, the attempt rows and endpoint health
+ * (failing_since, auto-disable). It returns the deliveries whose fenced update took effect; their status
+ * signals are the caller's to send once this has committed (see CLAIM_SQL on why not NOTIFY here).
  *
  * FENCE: a delivery is updated only while locked_by still holds the token it was claimed with. If its
  * lease expired and another dispatcher claimed it, that dispatcher's state wins and this completion
@@ -133,7 +138,7 @@ WITH x AS (
     id text, lock text, status text, delay_ms bigint, attempted boolean,
     attempt_id text, attempt_number int, url text, att_status text, trigger text,
     req_headers jsonb, req_body text, resp_code int, resp_body text, duration_ms int, error text,
-    endpoint_id text, signal text)
+    endpoint_id text)
 ), upd AS (
   UPDATE deliveries d SET
     status = x.status::delivery_status,
@@ -176,10 +181,10 @@ WITH x AS (
   WHERE e.id = h.id AND (h.disable IS NOT NULL OR (h.health = 'ok') <> (e.failing_since IS NULL))
   RETURNING e.id, h.disable
 )
-SELECT upd.id, pg_notify($4, x.signal) AS notified,
+SELECT upd.id,
        (SELECT count(*) FROM att)::int AS attempts,
        (SELECT json_agg(json_build_object('id', ep.id, 'disable', ep.disable)) FROM ep WHERE ep.disable IS NOT NULL) AS disabled
-FROM upd JOIN x ON x.id = upd.id`;
+FROM upd`;
 
 export interface CompleteResult {
   /** Deliveries whose fenced update took effect. */
@@ -197,7 +202,8 @@ export async function completeBatch(
   const healthRows = [...health].map(([endpoint_id, h]) => ({ endpoint_id, health: h }));
   const rows = await db.query<{ id: string; disabled: { id: string; disable: string }[] | null }>(
     COMPLETE_SQL,
-    [JSON.stringify(completions), disableAfterMs, JSON.stringify(healthRows), DELIVERY_UPDATES_CHANNEL],
+    [JSON.stringify(completions), disableAfterMs, JSON.stringify(healthRows)],
+    "hookgate_complete_batch",
   );
   // `disabled` is the same scalar subquery on every row; an empty result means no delivery was updated,
   // but endpoints may still have been (late attempts feed health too), which nobody needs to hear about.
