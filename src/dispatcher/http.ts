@@ -15,7 +15,8 @@ export const USER_AGENT = (() => {
 
 export interface SendOptions {
   url: string;
-  headers: Record<string, string>;
+  /** An object, or flat (name, value, name, value, ...). */
+  headers: Record<string, string> | string[];
   /** The exact bytes sent (and signed). */
   body: Buffer;
   timeoutMs: number;

@@ -110,16 +110,21 @@ interface Body {
  */
 interface EndpointTemplate {
   /** The stored headers JSON and the valid secrets' ciphertexts it was built from. */
-  key: string;
-  headers: Record<string, string>;
+  headersText: string;
+  secrets: string[];
+  /** The request headers but the signature ones, flat (name, value, ...) as undici takes them. */
+  headerList: string[];
   recorded: Record<string, string>;
-  redact: Set<string>;
+  /** Per signature header name: whether its value is recorded as REDACTED. */
+  redactSignature: Record<string, boolean>;
   signer: Signer | null;
   /** Why requests to it cannot be prepared (e.g. no valid secret), else null. */
   error: string | null;
 }
 
 const MAX_COMPLETIONS_PER_WRITE = 500;
+/** What Signer.headers sets on every attempt. */
+const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "hookgate-signature"];
 const MAX_COMPLETION_BYTES_PER_WRITE = 8 * 1024 * 1024;
 const CACHE_LIMIT = 10_000;
 
@@ -410,13 +415,14 @@ export class Dispatcher {
     const attemptNumber = row.attempt_count + 1;
     const url = row.target_url ?? row.url;
     const template = this.template(row);
-    let headers: Record<string, string> = template.headers;
+    let headers = template.headerList;
     let signature: Record<string, string> | null = null;
     let prepareError = template.error;
     if (template.signer) {
       try {
         signature = template.signer.headers(event.id, Math.floor(Date.now() / 1000), body.bytes);
-        headers = { ...template.headers, ...signature };
+        headers = template.headerList.slice();
+        for (const name in signature) headers.push(name, signature[name]);
       } catch (err) {
         prepareError = `Could not prepare the request: ${(err as Error).message}`;
       }
@@ -478,7 +484,7 @@ export class Dispatcher {
     if (signature) {
       recorded = { ...template.recorded };
       for (const name in signature) {
-        recorded[name] = template.redact.has(name) || isSensitiveHeader(name) ? REDACTED : signature[name];
+        recorded[name] = template.redactSignature[name] ? REDACTED : signature[name];
       }
     }
     this.attemptsMade++;
@@ -509,9 +515,9 @@ export class Dispatcher {
   private template(row: ClaimedRow): EndpointTemplate {
     const headersText = typeof row.headers === "string" ? row.headers : JSON.stringify(row.headers ?? null);
     const secrets = row.secrets ?? [];
-    const key = `${headersText}\n${secrets.join("\n")}`;
+
     const cached = this.templates.get(row.endpoint_id);
-    if (cached?.key === key) return cached;
+    if (cached && cached.headersText === headersText && sameList(cached.secrets, secrets)) return cached;
 
     // Lower-cased like every header we set, so the recorded headers have one spelling per name.
     const headers: Record<string, string> = {};
@@ -532,11 +538,24 @@ export class Dispatcher {
     } catch (err) {
       error = `Could not prepare the request: ${(err as Error).message}`;
     }
+    const headerList: string[] = [];
     const recorded: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) {
       recorded[name] = redact.has(name) || isSensitiveHeader(name) ? REDACTED : value;
+      // A signature header is set per attempt and wins over a stored one of the same name.
+      if (!SIGNATURE_HEADERS.includes(name)) headerList.push(name, value);
     }
-    const template: EndpointTemplate = { key, headers, recorded, redact, signer, error };
+    const redactSignature: Record<string, boolean> = {};
+    for (const name of SIGNATURE_HEADERS) redactSignature[name] = redact.has(name) || isSensitiveHeader(name);
+    const template: EndpointTemplate = {
+      headersText,
+      secrets,
+      headerList,
+      recorded,
+      redactSignature,
+      signer,
+      error,
+    };
     if (this.templates.size >= CACHE_LIMIT) this.templates.clear();
     this.templates.set(row.endpoint_id, template);
     return template;
@@ -881,6 +900,12 @@ function decodeHeaderList(json: unknown): StoredHeader[] {
     out.push({ name: h.name, value: h.value, encrypted: h.encrypted === true || h.sensitive === true });
   }
   return out;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function takeBatch(queue: Outcome[]): Outcome[] {

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startTestHookgate, type TestHookgate } from "../support/hookgate.js";
+import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import {
   attemptsOf,
   createEndpoint,
@@ -105,6 +105,56 @@ describe("delivery: signed envelope to a real receiver", () => {
     expect(a.request_headers["x-tenant"]).toBe("acme");
     expect(JSON.stringify(a.request_headers)).not.toContain("receiver-token-123");
     expect(JSON.stringify(a)).not.toContain(ep.secret);
+  });
+
+  it("an endpoint's changed custom headers apply from its next delivery (the dispatcher's per-endpoint template is rebuilt)", async () => {
+    await createEventType(h, "header.change");
+    const ep = await createEndpoint(h, rx.url, {
+      events: ["header.change"],
+      headers: [
+        { name: "X-Version", value: "one" },
+        { name: "X-Api-Key", value: "key-one" },
+      ],
+    });
+    await publish(h, "header.change", { n: 1 });
+    const [first] = await rx.waitFor(1);
+    expect(first.headers["x-version"]).toBe("one");
+    expect(first.headers["x-api-key"]).toBe("key-one");
+
+    const res = ok(
+      await h.gql(
+        `mutation ($id: ID!, $input: UpdateEndpointInput!) { updateEndpoint(id: $id, input: $input) { __typename } }`,
+        {
+          id: ep.id,
+          input: {
+            headers: [
+              { name: "X-Version", value: "two" },
+              { name: "X-Api-Key", value: "key-two" },
+            ],
+          },
+        },
+      ),
+    );
+    expect(res.updateEndpoint.__typename).toBe("UpdateEndpointPayload");
+    const second = await publish(h, "header.change", { n: 2 });
+    const [, req] = await rx.waitFor(2);
+    expect(req.headers["x-version"]).toBe("two");
+    expect(req.headers["x-api-key"]).toBe("key-two");
+    // Still signed (the template's signer came along), and recorded with the new values, the key redacted.
+    expect(
+      new Webhook(ep.secret).verify(req.body, {
+        "webhook-id": String(req.headers["webhook-id"]),
+        "webhook-timestamp": String(req.headers["webhook-timestamp"]),
+        "webhook-signature": String(req.headers["webhook-signature"]),
+      }),
+    ).toBeTruthy();
+    const [dlv] = await deliveriesOf(h, second.event.id);
+    await waitForStatus(h, dlv.id, "SUCCEEDED");
+    const [a] = await attemptsOf(h, dlv.id);
+    expect(a.request_headers["x-version"]).toBe("two");
+    expect(a.request_headers["x-api-key"]).toBe("[REDACTED]");
+    expect(a.request_headers["webhook-id"]).toBe(second.event.id);
+    expect(a.request_headers["webhook-signature"]).toBe("[REDACTED]");
   });
 
   it("delivers only to endpoints whose filter matches (exact, prefix.*, *)", async () => {
