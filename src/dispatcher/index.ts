@@ -47,6 +47,7 @@ import {
   type ClaimedRow,
   type Completion,
   claimDue,
+  claimLimit,
   completeBatch,
   type EventRow,
   type Health,
@@ -256,8 +257,9 @@ export class Dispatcher {
       if (this.moreDue && budget > 0) {
         this.moreDue = false;
         try {
-          const n = await this.claim(budget);
-          if (n === budget) this.moreDue = true;
+          const limit = claimLimit(budget, this.cfg.dispatchBatchSize);
+          const n = await this.claim(limit);
+          if (n === limit) this.moreDue = true;
         } catch (err) {
           this.log.error({ err }, "claiming deliveries failed; retrying at the next poll");
         }

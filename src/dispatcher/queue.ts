@@ -46,13 +46,13 @@ export interface EventRow {
 const CLAIM_SQL = `
 WITH c AS (
   SELECT id, status FROM deliveries
-  WHERE next_attempt_at <= now() AND NOT (endpoint_id = ANY($3::text[]))
+  WHERE next_attempt_at <= now() AND NOT (endpoint_id = ANY($2::text[]))
   ORDER BY next_attempt_at
-  LIMIT $2
+  LIMIT %LIMIT%
   FOR UPDATE SKIP LOCKED
 ), u AS (
   UPDATE deliveries d
-  SET status = 'SENDING', next_attempt_at = now() + $4::bigint * interval '1 millisecond',
+  SET status = 'SENDING', next_attempt_at = now() + $3::bigint * interval '1 millisecond',
       locked_by = $1, updated_at = now()
   FROM c WHERE d.id = c.id
   RETURNING d.id, c.status AS prev_status, d.event_id, d.endpoint_id, d.tenant_id, d.event_type,
@@ -74,6 +74,18 @@ FROM u
 JOIN ep ON ep.id = u.endpoint_id
 JOIN tenants t ON t.id = u.tenant_id`;
 
+/**
+ * How many rows to claim for a budget of free slots: the batch size, or the largest power of two below
+ * the budget. The limit is a constant in the statement's text (one prepared statement per limit, a
+ * handful at most): with `LIMIT $n` PostgreSQL cannot cost a generic plan and plans every claim anew.
+ */
+export function claimLimit(budget: number, batchSize: number): number {
+  if (budget >= batchSize) return batchSize;
+  let limit = 1;
+  while (limit * 2 <= budget) limit *= 2;
+  return limit;
+}
+
 export function claimDue(
   db: Database,
   lock: string,
@@ -81,7 +93,13 @@ export function claimDue(
   leaseMs: number,
   excludeEndpoints: string[],
 ): Promise<ClaimedRow[]> {
-  return db.query<ClaimedRow>(CLAIM_SQL, [lock, limit, excludeEndpoints, leaseMs], "hookgate_claim_due");
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError(`claim limit must be >= 1, got ${limit}`);
+  return db.query<ClaimedRow>(
+    CLAIM_SQL.replace("%LIMIT%", String(limit)),
+    [lock, excludeEndpoints, leaseMs],
+    `hookgate_claim_due_${limit}`,
+  );
 }
 
 export function loadEvents(db: Database, ids: string[]): Promise<EventRow[]> {
