@@ -257,7 +257,7 @@ export class Dispatcher {
       if (this.moreDue && budget > 0) {
         this.moreDue = false;
         try {
-          const limit = claimLimit(budget, this.cfg.dispatchBatchSize);
+          const limit = claimLimit(budget, this.cfg.dispatchBatchSize, this.app.db.kind !== "postgres");
           const n = await this.claim(limit);
           if (n === limit) this.moreDue = true;
         } catch (err) {
