@@ -13,8 +13,10 @@ import { WebSocketServer } from "ws";
 import { pendingMigrations } from "./db/migrate.js";
 import { type AuthResult, authenticate } from "./domain/api-keys.js";
 import type { App } from "./domain/app.js";
+import { SharedKeyChecks } from "./domain/key-checks.js";
 import type { GraphQLContext } from "./graphql/builder.js";
 import { schema } from "./graphql/index.js";
+import { useSharedSubscriptionExecution } from "./graphql/live-execution.js";
 
 export interface RunningServer {
   readonly port: number;
@@ -177,6 +179,13 @@ export async function startServer(
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: !config.introspection },
       }),
+      // Subscribers whose results cannot differ share one execution per event.
+      useSharedSubscriptionExecution({
+        observer: {
+          executed: () => app.metrics.subscriptionExecutions.inc(),
+          shared: () => app.metrics.subscriptionResultsShared.inc(),
+        },
+      }),
     ],
   });
 
@@ -234,6 +243,7 @@ export async function startServer(
     sendJson(res, 404, { error: "not found" });
   }
 
+  const keyChecks = new SharedKeyChecks(app, WS_RECHECK_MS);
   const wss = new WebSocketServer({
     server: httpServer,
     path: "/graphql",
@@ -254,10 +264,11 @@ export async function startServer(
       onNext: async (ctx) => {
         // Revocation reaches open sockets too: re-check the key at most every few seconds
         // while results flow, and close the socket once it is no longer valid.
+        // The sockets of one key share the read (see SharedKeyChecks).
         const auth = ctx.extra.auth;
-        if (!auth || Date.now() - auth.checkedAt < WS_RECHECK_MS) return;
-        auth.checkedAt = Date.now();
-        const result = await authenticate(app, auth.key);
+        if (!auth || !keyChecks.due(auth.checkedAt)) return;
+        const { result, startedAt } = await keyChecks.check(auth.key);
+        auth.checkedAt = startedAt;
         if (!result.ok) ctx.extra.socket.close(CLOSE_KEY_INVALID, result.reason);
       },
       onSubscribe: async (ctx, _id, params) => {

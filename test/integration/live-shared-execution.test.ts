@@ -334,6 +334,23 @@ describe("deliveryUpdated shared by identical subscribers", () => {
     expect(got.at(-1)?.data?.deliveryUpdated.delivery.status).toBe("SUCCEEDED");
   });
 
+  it("(c) the Hookgate server itself executes once per update for N identical subscribers", async () => {
+    const { metrics } = h.hookgate.app;
+    const value = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
+      (await c.get()).values[0]?.value ?? 0;
+    const N = 10;
+    const subs = Array.from({ length: N }, () =>
+      wsSubscribe(client(s.rootReader), UPDATES, { filter: { endpointId: s.epA.id } }),
+    );
+    await untilSubscribed(hub(), N);
+    const executed0 = await value(metrics.subscriptionExecutions);
+    const shared0 = await value(metrics.subscriptionResultsShared);
+    await emit(signalFor(s.dA, s.root.path, "SENDING"));
+    for (const sub of subs) expect((await seen(sub, 1))[0]).toBe("A:SENDING");
+    expect((await value(metrics.subscriptionExecutions)) - executed0).toBe(1);
+    expect((await value(metrics.subscriptionResultsShared)) - shared0).toBe(N - 1);
+  });
+
   describe("(c) counted executions", () => {
     let shared: Awaited<ReturnType<typeof startSharedServer>>;
     const counts = { executed: 0, shared: 0 };
