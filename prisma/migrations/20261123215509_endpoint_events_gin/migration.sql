@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "endpoints_events_idx" ON "endpoints" USING GIN ("events");
