@@ -26,8 +26,9 @@ export interface PublishEventResult {
 
 /**
  * Publishes an event: validates it, then writes the event and one delivery per matching endpoint in ONE
- * statement (so either all of it exists or none of it), which also wakes the dispatchers and emits a
- * PENDING signal per delivery. Nothing is lost if the process dies after that statement commits.
+ * statement (so either all of it exists or none of it); after its commit, a PENDING signal per delivery
+ * and a dispatcher wake-up are queued (Database.signal). Nothing is lost if the process dies after that
+ * statement commits: the signals are advisory, dispatchers also poll.
  *
  * Idempotency: the same key within a tenant returns the original event and its delivery count and creates
  * nothing, whatever the second call carried. Two racing calls are settled by the unique index

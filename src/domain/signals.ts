@@ -9,8 +9,8 @@
  *   DeliveryUpdateSignal as JSON; it carries what subscription filters need so that
  *   filtering needs no query.
  *
- * NOTIFY issued inside a transaction is delivered on commit, never for a rolled-back one:
- * emit these from the same transaction that makes the change (or after it commits).
+ * They announce committed rows, so they are sent after the commit through Database.signal
+ * (batched, see SignalSender), never from inside the writing statement.
  * A NOTIFY payload must stay under 8000 bytes; these are ~200.
  */
 export const WAKE_CHANNEL = "hookgate_wake";
@@ -30,9 +30,6 @@ export interface DeliveryUpdateSignal {
   /** delivery status after the change */
   s: string;
 }
-
-/** SQL that emits a delivery update from inside a statement batch (use with parameters). */
-export const NOTIFY_SQL = "SELECT pg_notify($1, $2)";
 
 export function encodeDeliveryUpdate(signal: DeliveryUpdateSignal): string {
   return JSON.stringify(signal);
