@@ -10,7 +10,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
 import { policyFromConfig } from "./security/url-policy.js";
-import { type RunningServer, startServer } from "./server.js";
+import { type RunningServer, startServer } from "./server/index.js";
 
 /** Serialises first-start bootstrap between processes sharing one Postgres. */
 const BOOTSTRAP_LOCK_KEY = 72707370;

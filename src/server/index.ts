@@ -1,0 +1,90 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { App } from "../domain/app.js";
+import { createAuthenticator } from "./auth.js";
+import { handleRoute, sendJson } from "./routes.js";
+import { attachWebSocket } from "./ws.js";
+import { createHookgateYoga } from "./yoga.js";
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
+
+/**
+ * node:http + graphql-yoga (HTTP and SSE) + graphql-ws (WebSocket), all on one port and the
+ * one path /graphql, plus the plain routes of routes.ts (/health, /ready, /metrics).
+ */
+export async function startServer(
+  app: App,
+  opts: { port?: number; host?: string } = {},
+): Promise<RunningServer> {
+  const { config, logger } = app;
+  const auth = createAuthenticator(app);
+  const yoga = createHookgateYoga(app, auth);
+
+  const httpServer: Server = createServer((req, res) => {
+    const incoming = req.headers["x-request-id"];
+    const requestId = typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    handle(req, res, requestId).catch((err: unknown) => {
+      logger.error({ err, requestId }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error", requestId });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (path === "/graphql") {
+      const length = Number(req.headers["content-length"] ?? 0);
+      if (length > config.maxRequestBytes) {
+        req.resume();
+        return sendJson(res, 413, {
+          errors: [
+            {
+              message: `Request body too large: ${length} bytes exceeds the limit of ${config.maxRequestBytes}`,
+              extensions: { code: "PAYLOAD_TOO_LARGE" },
+            },
+          ],
+        });
+      }
+      if (req.method === "POST" && req.headers["content-length"] === undefined) {
+        req.resume();
+        return sendJson(res, 411, {
+          errors: [{ message: "Content-Length is required", extensions: { code: "LENGTH_REQUIRED" } }],
+        });
+      }
+      await yoga(req, res, { requestId, clientIp: req.socket.remoteAddress ?? "unknown" });
+      return;
+    }
+    if (await handleRoute(app, path, req, res)) return;
+    sendJson(res, 404, { error: "not found" });
+  }
+
+  const ws = attachWebSocket(app, httpServer, yoga, auth);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(opts.port ?? config.port, opts.host ?? config.host, () => {
+      httpServer.off("error", reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    port: address.port,
+    url: `http://${host}:${address.port}`,
+    async close() {
+      await ws.close();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pendingMigrations } from "../db/migrate.js";
+import type { App } from "../domain/app.js";
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/**
+ * The plain HTTP routes beside /graphql: probes and metrics. Returns false when the path is
+ * not one of them.
+ */
+export async function handleRoute(
+  app: App,
+  path: string,
+  _req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  if (path === "/health") {
+    sendJson(res, 200, { status: "ok" });
+    return true;
+  }
+  if (path === "/ready") {
+    try {
+      const pending = await pendingMigrations(app.db);
+      if (pending.length > 0) sendJson(res, 503, { status: "migrations pending", pending });
+      else sendJson(res, 200, { status: "ready" });
+    } catch (err) {
+      app.logger.warn({ err }, "readiness check failed");
+      sendJson(res, 503, { status: "database unreachable" });
+    }
+    return true;
+  }
+  if (path === "/metrics") {
+    res.writeHead(200, { "content-type": app.metrics.registry.contentType });
+    res.end(await app.metrics.registry.metrics());
+    return true;
+  }
+  return false;
+}

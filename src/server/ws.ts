@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { GraphQLError } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import { authenticate } from "../domain/api-keys.js";
+import type { App } from "../domain/app.js";
+import { SharedKeyChecks } from "../domain/key-checks.js";
+import { type Authenticator, bearerKey } from "./auth.js";
+import type { HookgateYoga, WsExtra } from "./yoga.js";
+
+/** How often an open WebSocket re-checks its key while results flow. */
+const WS_RECHECK_MS = 2000;
+/** graphql-ws close code used when the connection's key stops being valid. */
+const CLOSE_KEY_INVALID = 4403;
+
+export interface WsEndpoint {
+  close(): Promise<void>;
+}
+
+/**
+ * graphql-ws on the HTTP server's /graphql path: authenticates in connection_init, runs
+ * operations through Yoga's envelop (same plugins, limits and context as HTTP), and closes
+ * the socket once its key is revoked or expires.
+ */
+export function attachWebSocket(
+  app: App,
+  httpServer: Server,
+  yoga: HookgateYoga,
+  auth: Authenticator,
+): WsEndpoint {
+  const keyChecks = new SharedKeyChecks(app, WS_RECHECK_MS);
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: "/graphql",
+    maxPayload: app.config.maxRequestBytes,
+  });
+  const wsServer = useServer<Record<string, unknown>, WsExtra>(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onConnect: async (ctx) => {
+        const key = bearerKey(ctx.connectionParams?.authorization);
+        if (!key) return false;
+        const result = await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", key);
+        if (!result.ok) return false;
+        ctx.extra.auth = { key, checkedAt: Date.now() };
+        return true;
+      },
+      onNext: async (ctx) => {
+        // Revocation reaches open sockets too: re-check the key at most every few seconds
+        // while results flow, and close the socket once it is no longer valid.
+        // The sockets of one key share the read (see SharedKeyChecks).
+        const keyAuth = ctx.extra.auth;
+        if (!keyAuth || !keyChecks.due(keyAuth.checkedAt)) return;
+        const { result, startedAt } = await keyChecks.check(keyAuth.key);
+        keyAuth.checkedAt = startedAt;
+        if (!result.ok) ctx.extra.socket.close(CLOSE_KEY_INVALID, result.reason);
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        // Every new operation on a socket re-authenticates: a key revoked since the socket
+        // opened gets its next message refused and the socket closed.
+        const keyAuth = ctx.extra.auth;
+        const check = keyAuth
+          ? await authenticate(app, keyAuth.key)
+          : ({ ok: false, reason: "Not authenticated" } as const);
+        if (!check.ok) {
+          ctx.extra.socket.close(CLOSE_KEY_INVALID, check.reason);
+          return [new GraphQLError(check.reason, { extensions: { code: "UNAUTHENTICATED" } })];
+        }
+        keyAuth!.checkedAt = Date.now();
+        const {
+          schema: s,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          requestId: randomUUID(),
+        });
+        const args = {
+          schema: s,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wss,
+  );
+  wss.on("connection", () => app.metrics.wsConnections.inc());
+  wss.on("connection", (socket) => socket.on("close", () => app.metrics.wsConnections.dec()));
+
+  return {
+    async close() {
+      await wsServer.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
