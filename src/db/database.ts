@@ -57,7 +57,17 @@ export interface Database {
    * at once, without waiting for a connection.
    */
   health(): DatabaseHealth;
+  /** The connection pool's state now (metrics); null on PGlite, which has one connection and no pool. */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections handed out to a query or transaction. */
+  inUse: number;
+  idle: number;
+  /** Queries and transactions waiting for a connection. */
+  waiting: number;
 }
 
 export type RawQuery = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -116,6 +126,7 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   return {
     kind: "pglite",
     prisma,
+    poolStats: () => null,
     async query<T>(sql: string, params?: unknown[]) {
       guard();
       const res = await db.query<T>(sql, params as unknown[] | undefined);
@@ -228,6 +239,11 @@ async function openPostgres(
   return {
     kind: "postgres",
     prisma,
+    poolStats: () => ({
+      inUse: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }),
     async query<T>(sql: string, params?: unknown[], prepareAs?: string) {
       try {
         const res = prepareAs

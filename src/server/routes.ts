@@ -17,6 +17,13 @@ function sendReady(res: ServerResponse, status: number, text: string, health: Da
   return true;
 }
 
+const ROUTES = new Set(["/graphql", "/health", "/ready", "/metrics"]);
+
+/** The `route` label of hookgate_http_requests_total: a known route, or "other" (paths are client-chosen). */
+export function routeLabel(path: string): string {
+  return ROUTES.has(path) ? path : "other";
+}
+
 /**
  * The plain HTTP routes beside /graphql: probes and metrics. Returns false when the path is
  * not one of them.
