@@ -1,8 +1,9 @@
 import { createTenant, visibleTenants } from "../domain/tenants.js";
 import { ApiKeyScopeEnum } from "./api-key.js";
-import { builder } from "./builder.js";
+import { builder, PAGINATION } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
+import { checkedOffset, OFFSET_DESCRIPTION, withOffset } from "./offset.js";
 
 export const TenantRef = builder.prismaObject("Tenant", {
   fields: (t) => ({
@@ -56,6 +57,31 @@ builder.queryFields((t) => ({
         where: { id: args.id, ...visibleTenants(requireActor(ctx)) },
       }),
   }),
+}));
+
+builder.queryFields((t) => ({
+  tenants: t.prismaConnection(
+    {
+      type: "Tenant",
+      cursor: "id",
+      ...PAGINATION,
+      description: "The caller's tenant and every tenant below it, oldest first.",
+      authScopes: { authenticated: true },
+      args: { offset: t.arg.int({ description: OFFSET_DESCRIPTION }) },
+      totalCount: (_parent, args, ctx) => {
+        checkedOffset(args.offset);
+        return ctx.app.prisma.tenant.count({ where: visibleTenants(requireActor(ctx)) });
+      },
+      resolve: (query, _root, args, ctx) =>
+        ctx.app.prisma.tenant.findMany({
+          ...withOffset(query, args.offset),
+          where: visibleTenants(requireActor(ctx)),
+          orderBy: { id: "asc" },
+        }),
+    },
+    { name: "TenantConnection" },
+    { name: "TenantEdge" },
+  ),
 }));
 
 const CreateTenantInput = builder.inputType("CreateTenantInput", {
