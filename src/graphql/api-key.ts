@@ -1,9 +1,9 @@
 import { apiKeyListWhere, createApiKey, revokeApiKey } from "../domain/api-keys.js";
 import { ApiKeyScope } from "../generated/prisma/enums.js";
-import { builder, PAGINATION } from "./builder.js";
+import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
-import { checkedOffset, OFFSET_DESCRIPTION, withOffset } from "./offset.js";
+import { OFFSET_ARGS, pagination, withOffset } from "./pagination.js";
 
 export const ApiKeyScopeEnum = builder.enumType(ApiKeyScope, {
   name: "ApiKeyScope",
@@ -37,18 +37,16 @@ builder.queryFields((t) => ({
     {
       type: "ApiKey",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(),
       description:
         "API keys of the caller's tenant and its descendants, oldest first: metadata only, never the key.",
       authScopes: { scope: "ADMIN" },
-      args: { filter: t.arg({ type: ApiKeyFilter }), offset: t.arg.int({ description: OFFSET_DESCRIPTION }) },
-      totalCount: (_parent, args, ctx) => {
-        checkedOffset(args.offset);
-        return ctx.app.prisma.apiKey.count({ where: apiKeyListWhere(requireActor(ctx), args.filter ?? {}) });
-      },
+      args: { filter: t.arg({ type: ApiKeyFilter }), ...OFFSET_ARGS },
+      totalCount: (_parent, args, ctx) =>
+        ctx.app.prisma.apiKey.count({ where: apiKeyListWhere(requireActor(ctx), args.filter ?? {}) }),
       resolve: (query, _root, args, ctx) =>
         ctx.app.prisma.apiKey.findMany({
-          ...withOffset(query, args.offset),
+          ...withOffset(query, args),
           where: apiKeyListWhere(requireActor(ctx), args.filter ?? {}),
           orderBy: { id: "asc" },
         }),

@@ -1,9 +1,9 @@
 import { createTenant, visibleTenants } from "../domain/tenants.js";
 import { ApiKeyScopeEnum } from "./api-key.js";
-import { builder, PAGINATION } from "./builder.js";
+import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
-import { checkedOffset, OFFSET_DESCRIPTION, withOffset } from "./offset.js";
+import { OFFSET_ARGS, pagination, withOffset } from "./pagination.js";
 
 export const TenantRef = builder.prismaObject("Tenant", {
   fields: (t) => ({
@@ -64,17 +64,15 @@ builder.queryFields((t) => ({
     {
       type: "Tenant",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(),
       description: "The caller's tenant and every tenant below it, oldest first.",
       authScopes: { authenticated: true },
-      args: { offset: t.arg.int({ description: OFFSET_DESCRIPTION }) },
-      totalCount: (_parent, args, ctx) => {
-        checkedOffset(args.offset);
-        return ctx.app.prisma.tenant.count({ where: visibleTenants(requireActor(ctx)) });
-      },
+      args: { ...OFFSET_ARGS },
+      totalCount: (_parent, _args, ctx) =>
+        ctx.app.prisma.tenant.count({ where: visibleTenants(requireActor(ctx)) }),
       resolve: (query, _root, args, ctx) =>
         ctx.app.prisma.tenant.findMany({
-          ...withOffset(query, args.offset),
+          ...withOffset(query, args),
           where: visibleTenants(requireActor(ctx)),
           orderBy: { id: "asc" },
         }),

@@ -3,7 +3,7 @@
  * (never a key or its hash), confined to the caller's subtree, paged like every connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_OFFSET } from "../../src/graphql/offset.js";
+import { MAX_OFFSET } from "../../src/graphql/pagination.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import { createKey, createTenant, rootTenant } from "./read-fixtures.js";
 
@@ -96,7 +96,7 @@ describe("apiKeys and tenants listings", () => {
     expect(over.errors?.[0]?.message).toMatch(/100/);
   });
 
-  it("offset skips rows from the start and from after, within 0..MAX_OFFSET", async () => {
+  it("offset (the connections' shared argument) skips rows from the start and from after", async () => {
     const ids = async (vars: Record<string, unknown>) =>
       ok(
         await h.gql(
@@ -116,7 +116,7 @@ describe("apiKeys and tenants listings", () => {
     for (const offset of [-1, MAX_OFFSET + 1]) {
       const res = await h.gql("query ($o: Int) { tenants(offset: $o) { totalCount } }", { o: offset });
       expect(res.errors?.[0]?.message).toBe(
-        `offset must be between 0 and ${MAX_OFFSET} (got ${offset}); page further with after`,
+        `offset must be between 0 and ${MAX_OFFSET}, got ${offset}; page further with after (cursors)`,
       );
     }
     const keys = ok(await h.gql("{ apiKeys(first: 100) { edges { node { id } } } }")).apiKeys.edges;
