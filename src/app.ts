@@ -9,7 +9,7 @@ import { closeLiveUpdates } from "./domain/live.js";
 import { type RetentionSchedule, scheduleRetention } from "./domain/retention.js";
 import { ensureRootTenant } from "./domain/tenants.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, watchDatabase } from "./metrics.js";
 import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
 import { policyFromConfig } from "./security/url-policy.js";
 import { type RunningServer, startServer } from "./server/index.js";
@@ -48,6 +48,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     for (const name of result.modified)
       logger.warn({ migration: name }, "applied migration was modified since");
     const key = config.encryptionKey ?? loadOrCreateKeyFile(config.dataDir);
+    const metrics = createMetrics();
+    watchDatabase(metrics, db, { onError: (err) => logger.warn({ err }, "metrics: database sample failed") });
     const app: App = {
       config,
       db,
@@ -55,7 +57,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       cipher: createCipher(key),
       logger,
       urlPolicy: policyFromConfig(config),
-      metrics: createMetrics(),
+      metrics,
       dnsLookup: opts.dnsLookup,
     };
     return {
