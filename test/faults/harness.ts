@@ -481,6 +481,8 @@ export function report(a: Accounting, extra = ""): Accounting {
 export interface LiveWatch {
   /** delivery id -> statuses seen, in order. */
   seen: Map<string, string[]>;
+  /** delivery id -> its event id. */
+  eventOf: Map<string, string>;
   /** Updates received at or after this time (ms). */
   countSince(t: number): number;
   /** Times the socket (re)connected. */
@@ -490,6 +492,7 @@ export interface LiveWatch {
 
 export function watchDeliveries(api: string, key: string, filter: Record<string, unknown>): LiveWatch {
   const seen = new Map<string, string[]>();
+  const eventOf = new Map<string, string>();
   const times: number[] = [];
   let connects = 0;
   let closed = false;
@@ -513,7 +516,7 @@ export function watchDeliveries(api: string, key: string, filter: Record<string,
     if (closed) return;
     client.subscribe(
       {
-        query: `subscription($f: DeliveryFilter) { deliveryUpdated(filter: $f) { delivery { id status } } }`,
+        query: `subscription($f: DeliveryFilter) { deliveryUpdated(filter: $f) { delivery { id status event { id } } } }`,
         variables: { f: filter },
       },
       {
@@ -524,6 +527,7 @@ export function watchDeliveries(api: string, key: string, filter: Record<string,
           const list = seen.get(d.id) ?? [];
           list.push(d.status);
           seen.set(d.id, list);
+          eventOf.set(d.id, d.event.id);
         },
         // A subscription ended by the server (e.g. during an outage) is opened again.
         error: () => setTimeout(subscribe, 300),
@@ -534,6 +538,7 @@ export function watchDeliveries(api: string, key: string, filter: Record<string,
   subscribe();
   return {
     seen,
+    eventOf,
     countSince: (t) => times.filter((x) => x >= t).length,
     connects: () => connects,
     async close() {
@@ -543,9 +548,11 @@ export function watchDeliveries(api: string, key: string, filter: Record<string,
   };
 }
 
-/** Deliveries (of these event ids) whose SUCCEEDED update a watch has seen. */
-export function succeededSeen(watch: LiveWatch): number {
+/** Deliveries of these events whose SUCCEEDED update a watch has seen. */
+export function succeededSeen(watch: LiveWatch, eventIds: Set<string>): number {
   let n = 0;
-  for (const statuses of watch.seen.values()) if (statuses.includes("SUCCEEDED")) n += 1;
+  for (const [id, statuses] of watch.seen) {
+    if (statuses.includes("SUCCEEDED") && eventIds.has(watch.eventOf.get(id)!)) n += 1;
+  }
   return n;
 }
