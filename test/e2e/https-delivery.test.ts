@@ -65,7 +65,7 @@ beforeAll(async () => {
     { input: { name: EVENT_TYPE } },
   );
   expect(created.data?.createEventType.__typename, JSON.stringify(created)).toBe("CreateEventTypePayload");
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await hg?.stop();

@@ -48,7 +48,7 @@ export async function startHookgateProcess(
     child.on("exit", (code, signal) => resolve({ code, signal })),
   );
   let url: string | undefined;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 150_000);
   while (!url) {
     url = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(out)?.[1];
     if (url) break;
