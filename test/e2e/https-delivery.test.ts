@@ -137,7 +137,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
-describe(`HTTPS delivery from a hookgate process with the strict URL policy (${TEST_DB})`, () => {
+describe(`HTTPS delivery from a hookgate process with the strict URL policy (${TEST_DB})`, {
+  timeout: 90_000,
+}, () => {
   it("refuses plain http and addresses outside HOOKGATE_ALLOWED_CIDRS: insecure mode is off", async () => {
     for (const url of [`http://127.0.0.1:${receivers.good.port}/hook`, "https://10.20.30.40/hook"]) {
       const res = await createEndpoint(url);
