@@ -3,10 +3,12 @@ import type { Server } from "node:http";
 import { GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { authenticate } from "../domain/api-keys.js";
+import { isUnavailableError } from "../db/availability.js";
+import { type AuthResult, authenticate } from "../domain/api-keys.js";
 import type { App } from "../domain/app.js";
 import { SharedKeyChecks } from "../domain/key-checks.js";
 import { type Authenticator, bearerKey } from "./auth.js";
+import { unavailableError } from "./unavailable.js";
 import type { HookgateYoga, WsExtra } from "./yoga.js";
 
 /**
@@ -16,6 +18,8 @@ import type { HookgateYoga, WsExtra } from "./yoga.js";
 const WS_RECHECK_MS = 2000;
 /** graphql-ws close code used when the connection's key stops being valid. */
 const CLOSE_KEY_INVALID = 4403;
+/** "Try Again Later" (RFC 6455): graphql-ws clients reconnect on it (the database is away). */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export interface WsEndpoint {
   close(): Promise<void>;
@@ -37,7 +41,16 @@ export function attachWebSocket(
   // longer valid. The sockets of one key share the read (see SharedKeyChecks).
   const recheck = async (socket: WsExtra["socket"], keyAuth: NonNullable<WsExtra["auth"]>) => {
     if (!keyChecks.due(keyAuth.checkedAt)) return;
-    const { result, startedAt } = await keyChecks.check(keyAuth.key);
+    let check: Awaited<ReturnType<SharedKeyChecks["check"]>>;
+    try {
+      check = await keyChecks.check(keyAuth.key);
+    } catch (err) {
+      // While the database is away the last good answer stands (this socket passed its last
+      // check, and nobody can revoke a key meanwhile); the next result or sweep tries again.
+      if (isUnavailableError(err)) return;
+      throw err;
+    }
+    const { result, startedAt } = check;
     keyAuth.checkedAt = startedAt;
     if (!result.ok) socket.close(CLOSE_KEY_INVALID, result.reason);
   };
@@ -62,7 +75,14 @@ export function attachWebSocket(
       onConnect: async (ctx) => {
         const key = bearerKey(ctx.connectionParams?.authorization);
         if (!key) return false;
-        const result = await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", key);
+        let result: Awaited<ReturnType<Authenticator["authenticateFrom"]>>;
+        try {
+          result = await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", key);
+        } catch (err) {
+          if (!isUnavailableError(err)) throw err;
+          ctx.extra.socket.close(CLOSE_TRY_AGAIN_LATER, "Database unavailable: reconnect later");
+          return false;
+        }
         if (!result.ok) return false;
         ctx.extra.auth = { key, checkedAt: Date.now() };
         const socket = ctx.extra.socket;
@@ -78,9 +98,14 @@ export function attachWebSocket(
         // Every new operation on a socket re-authenticates: a key revoked since the socket
         // opened gets its next message refused and the socket closed.
         const keyAuth = ctx.extra.auth;
-        const check = keyAuth
-          ? await authenticate(app, keyAuth.key)
-          : ({ ok: false, reason: "Not authenticated" } as const);
+        let check: AuthResult;
+        try {
+          check = keyAuth ? await authenticate(app, keyAuth.key) : { ok: false, reason: "Not authenticated" };
+        } catch (err) {
+          // An error payload for this operation (not the driver's message); the socket stays.
+          if (isUnavailableError(err)) return [unavailableError(undefined, false)];
+          throw err;
+        }
         if (!check.ok) {
           ctx.extra.socket.close(CLOSE_KEY_INVALID, check.reason);
           return [new GraphQLError(check.reason, { extensions: { code: "UNAUTHENTICATED" } })];

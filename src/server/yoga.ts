@@ -13,6 +13,7 @@ import type { Authenticator } from "./auth.js";
 import { strictJsonBody } from "./json-body.js";
 import { useOperationMetrics } from "./metrics-plugin.js";
 import { useSseKeyWatch } from "./sse-key-watch.js";
+import { maskError } from "./unavailable.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -42,7 +43,7 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
     landingPage: false,
     // No file uploads: multipart/form-data bodies are refused (415), not parsed.
     multipart: false,
-    maskedErrors: true,
+    maskedErrors: { maskError },
     logging: {
       debug: (...a) => logger.debug(a.map(String).join(" ")),
       info: (...a) => logger.info(a.map(String).join(" ")),
