@@ -33,7 +33,13 @@ export async function startHookgateProcess(
   const child = spawn(process.execPath, ["bin/hookgate.js", "serve", "--role", opts.role ?? "all"], {
     cwd: ROOT,
     // Log level info at least: the "listening" line is how the url is learnt.
-    env: { ...process.env, HOOKGATE_PORT: "0", HOOKGATE_HOST: "127.0.0.1", ...env, HOOKGATE_LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      HOOKGATE_PORT: "0",
+      HOOKGATE_HOST: "127.0.0.1",
+      ...env,
+      HOOKGATE_LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
