@@ -26,7 +26,11 @@ describe.skipIf(TEST_DB !== "postgres")("read filter plans (PostgreSQL)", () => 
       adapter: new PrismaPg(pool),
       log: [{ emit: "event", level: "query" }],
     });
-    prisma.$on("query", (e) => sent.push({ query: e.query, params: e.params }));
+    // The client's type does not carry the log option; the event is Prisma's documented query event.
+    const logged = prisma as unknown as {
+      $on(event: "query", cb: (e: { query: string; params: string }) => void): void;
+    };
+    logged.$on("query", (e) => sent.push({ query: e.query, params: e.params }));
     // 20 tenants (ten_0 the parent of the rest), 10 endpoints each, 20 event types;
     // 100,000 deliveries with 2 attempts each.
     await pool.query(`
