@@ -11,6 +11,8 @@ import { schema } from "../graphql/index.js";
 import { useSharedSubscriptionExecution } from "../graphql/live-execution.js";
 import type { Authenticator } from "./auth.js";
 import { strictJsonBody } from "./json-body.js";
+import { useOperationMetrics } from "./metrics-plugin.js";
+import { useSseKeyWatch } from "./sse-key-watch.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -78,6 +80,9 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: !config.introspection },
       }),
+      useOperationMetrics(app.metrics),
+      // Subscriptions over SSE end when their key is revoked or expires (graphql-ws: see ws.ts).
+      useSseKeyWatch(app),
       // Subscribers whose results cannot differ share one execution per event.
       useSharedSubscriptionExecution({
         observer: {
