@@ -6,13 +6,28 @@ import { WebSocketServer } from "ws";
 import { authenticate } from "../domain/api-keys.js";
 import type { App } from "../domain/app.js";
 import { SharedKeyChecks } from "../domain/key-checks.js";
-import { type Authenticator, bearerKey } from "./auth.js";
+import { type Authenticator, bearerKey, connectionAuthorization } from "./auth.js";
 import type { HookgateYoga, WsExtra } from "./yoga.js";
 
 /** How often an open WebSocket re-checks its key while results flow. */
 const WS_RECHECK_MS = 2000;
-/** graphql-ws close code used when the connection's key stops being valid. */
-const CLOSE_KEY_INVALID = 4403;
+/**
+ * Close code for every authentication failure: at connection_init (missing, malformed, unknown,
+ * revoked or expired key, throttled address) and later (revoked or expired while open). graphql-ws
+ * clients treat 4401 Unauthorized as fatal and do not retry, so a bad key surfaces as an error on
+ * the first socket instead of a retry storm; the close reason says what was wrong.
+ */
+const CLOSE_UNAUTHORIZED = 4401;
+
+/** Why connectionParams carry no usable key, or null when they carry one. */
+function connectionKey(params: unknown): { key: string } | { reason: string } {
+  const authorization = connectionAuthorization(params);
+  if (authorization === undefined || authorization === null || authorization === "") {
+    return { reason: "Missing API key: send connectionParams { authorization: 'Bearer <api key>' }" };
+  }
+  const key = bearerKey(authorization);
+  return key ? { key } : { reason: "Malformed authorization: expected 'Bearer <api key>'" };
+}
 
 export interface WsEndpoint {
   close(): Promise<void>;
@@ -40,11 +55,18 @@ export function attachWebSocket(
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
       onConnect: async (ctx) => {
-        const key = bearerKey(ctx.connectionParams?.authorization);
-        if (!key) return false;
-        const result = await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", key);
-        if (!result.ok) return false;
-        ctx.extra.auth = { key, checkedAt: Date.now() };
+        const found = connectionKey(ctx.connectionParams);
+        const result =
+          "key" in found
+            ? await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", found.key)
+            : ({ ok: false, reason: found.reason } as const);
+        if (!result.ok) {
+          // Closed here with 4401 and the reason; returning false would close it 4403 Forbidden,
+          // which graphql-ws clients retry. ws ignores graphql-ws's own close after this one.
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, result.reason);
+          return false;
+        }
+        ctx.extra.auth = { key: (found as { key: string }).key, checkedAt: Date.now() };
         return true;
       },
       onNext: async (ctx) => {
@@ -55,7 +77,7 @@ export function attachWebSocket(
         if (!keyAuth || !keyChecks.due(keyAuth.checkedAt)) return;
         const { result, startedAt } = await keyChecks.check(keyAuth.key);
         keyAuth.checkedAt = startedAt;
-        if (!result.ok) ctx.extra.socket.close(CLOSE_KEY_INVALID, result.reason);
+        if (!result.ok) ctx.extra.socket.close(CLOSE_UNAUTHORIZED, result.reason);
       },
       onSubscribe: async (ctx, _id, params) => {
         // Every new operation on a socket re-authenticates: a key revoked since the socket
@@ -65,7 +87,7 @@ export function attachWebSocket(
           ? await authenticate(app, keyAuth.key)
           : ({ ok: false, reason: "Not authenticated" } as const);
         if (!check.ok) {
-          ctx.extra.socket.close(CLOSE_KEY_INVALID, check.reason);
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, check.reason);
           return [new GraphQLError(check.reason, { extensions: { code: "UNAUTHENTICATED" } })];
         }
         keyAuth!.checkedAt = Date.now();
