@@ -27,7 +27,7 @@ if (!process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) {
 
 const state = runtime === "source" ? "unused" : buildState(fileURLToPath(new URL("..", import.meta.url)));
 if (state === "current") {
-  await import("../dist/cli.js");
+  await import("../dist/cli/index.js");
 } else {
   if (runtime === "dist") {
     process.stderr.write(
@@ -38,5 +38,5 @@ if (state === "current") {
   // Node 20 cannot strip TypeScript types, so the sources run through tsx's loader.
   const { register } = await import("tsx/esm/api");
   register();
-  await import("../src/cli.ts");
+  await import("../src/cli/index.ts");
 }

@@ -55,7 +55,7 @@ const tsc = spawnSync(
   ],
   { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
 );
-if (tsc.status !== 0 || !existsSync(path.join(tmp, "cli.js"))) {
+if (tsc.status !== 0 || !existsSync(path.join(tmp, "cli/index.js"))) {
   if (tmp !== target) rmSync(tmp, { recursive: true, force: true });
   process.stderr.write(`build: tsc failed (${tsc.status ?? tsc.signal ?? tsc.error?.message})\n`);
   process.exit(1);

@@ -7,7 +7,7 @@ import type { App } from "./domain/app.js";
 import { closeLiveUpdates } from "./domain/live.js";
 import { ensureRootTenant } from "./domain/tenants.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, watchDatabase } from "./metrics.js";
 import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
 import { policyFromConfig } from "./security/url-policy.js";
 import { type RunningServer, startServer } from "./server/index.js";
@@ -44,6 +44,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     for (const name of result.modified)
       logger.warn({ migration: name }, "applied migration was modified since");
     const key = config.encryptionKey ?? loadOrCreateKeyFile(config.dataDir);
+    const metrics = createMetrics();
+    watchDatabase(metrics, db, { onError: (err) => logger.warn({ err }, "metrics: database sample failed") });
     const app: App = {
       config,
       db,
@@ -51,7 +53,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       cipher: createCipher(key),
       logger,
       urlPolicy: policyFromConfig(config),
-      metrics: createMetrics(),
+      metrics,
       dnsLookup: opts.dnsLookup,
     };
     return {

@@ -51,11 +51,11 @@ describe("compiled build", () => {
   });
 
   it("`config` prints what the sources print", async () => {
-    expect(await node([path.join(OUT, "cli.js"), "config"])).toBe(`${configTableMarkdown()}\n`);
+    expect(await node([path.join(OUT, "cli/index.js"), "config"])).toBe(`${configTableMarkdown()}\n`);
   });
 
   it("`schema print` prints the sources' schema", async () => {
-    expect(await node([path.join(OUT, "cli.js"), "schema", "print"])).toBe(printHookgateSchema());
+    expect(await node([path.join(OUT, "cli/index.js"), "schema", "print"])).toBe(printHookgateSchema());
   });
 
   it("finds the migrations and package.json from its own location", async () => {

@@ -32,7 +32,9 @@ async function cli(args: string[], dataDir: string): Promise<CliResult> {
   }
 }
 
-describe("hookgate keys create", () => {
+// Each command is a process that opens (and on first use creates) a PGlite data directory: ~9 s of CPU,
+// which on a loaded 2-core machine took 46 s of wall time. The bound is generous for that reason.
+describe("hookgate keys create", { timeout: 180_000 }, () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "hookgate-cli-"));

@@ -41,7 +41,17 @@ export interface Database {
    * BEGIN/COMMIT). On PGlite there is only one connection: other queries wait meanwhile.
    */
   withConnection<T>(fn: (query: RawQuery) => Promise<T>): Promise<T>;
+  /** The connection pool's state now (metrics); null on PGlite, which has one connection and no pool. */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections handed out to a query or transaction. */
+  inUse: number;
+  idle: number;
+  /** Queries and transactions waiting for a connection. */
+  waiting: number;
 }
 
 export type RawQuery = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -96,6 +106,7 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   return {
     kind: "pglite",
     prisma,
+    poolStats: () => null,
     async query<T>(sql: string, params?: unknown[]) {
       const res = await db.query<T>(sql, params as unknown[] | undefined);
       return res.rows;
@@ -180,6 +191,11 @@ async function openPostgres(
   return {
     kind: "postgres",
     prisma,
+    poolStats: () => ({
+      inUse: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }),
     async query<T>(sql: string, params?: unknown[], prepareAs?: string) {
       const res = prepareAs
         ? await pool.query({ name: prepareAs, text: sql, values: params })

@@ -13,7 +13,7 @@ import type PrismaTypes from "../generated/pothos-types.js";
 import { getDatamodel } from "../generated/pothos-types.js";
 import type { ApiKeyScope } from "../generated/prisma/client.js";
 
-/** Largest page any connection returns; asking for more is an error, not a silent clamp. */
+/** Largest page of most connections (a field may allow more: see pagination.ts); more is an error, not a clamp. */
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
@@ -34,22 +34,6 @@ function requiredScopes(failure: ScopeFailure): string[] {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-type PageArgs = { first?: number | null; last?: number | null };
-
-function checkedPageSize(args: PageArgs): number {
-  for (const [name, value] of [
-    ["first", args.first],
-    ["last", args.last],
-  ] as const) {
-    if (value != null && (value < 0 || value > MAX_PAGE_SIZE)) {
-      throw new GraphQLError(`${name} must be between 0 and ${MAX_PAGE_SIZE}, got ${value}`, {
-        extensions: { code: "BAD_USER_INPUT", argument: name },
-      });
-    }
-  }
-  return MAX_PAGE_SIZE;
 }
 
 /**
@@ -130,21 +114,6 @@ export const builder = new SchemaBuilder<{
       ),
   },
 });
-
-/**
- * Spread into every connection field: refuses first/last above MAX_PAGE_SIZE with a clear
- * error (rather than Pothos' silent clamp), and prices the field so that its page size
- * multiplies the cost of what is selected inside it (the complexity limit then refuses
- * endpoints(first:100){deliveries(first:100){attempts(first:100)}} before it runs).
- */
-export const PAGINATION = {
-  maxSize: (args: PageArgs) => checkedPageSize(args),
-  defaultSize: DEFAULT_PAGE_SIZE,
-  complexity: (args: PageArgs) => ({
-    field: 2,
-    multiplier: Math.max(1, args.first ?? args.last ?? DEFAULT_PAGE_SIZE),
-  }),
-} as const;
 
 builder.addScalarType("DateTime", DateTimeResolver);
 builder.addScalarType("JSON", JSONResolver);

@@ -2,10 +2,11 @@ import { attemptWhere, deliveryWhere, eventWhere, visibleDeliveries } from "../d
 import { hasPrefix } from "../domain/ids.js";
 import { visibleTenants } from "../domain/tenants.js";
 import { AttemptRef, AttemptStatusEnum } from "./attempt.js";
-import { builder, PAGINATION } from "./builder.js";
+import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { DeliveryRef, DeliveryStatusEnum } from "./delivery.js";
 import { EventRef } from "./event.js";
+import { LARGE_PAGE_SIZE, OFFSET_ARGS, offsetSkip, pagination, withOffset } from "./pagination.js";
 
 /*
  * The read side of events, deliveries and attempts: root queries, the filters they share
@@ -128,15 +129,15 @@ builder.queryFields((t) => ({
     {
       type: "Event",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(LARGE_PAGE_SIZE),
       description: "Events of the caller's tenant subtree, newest first.",
       authScopes: { $any: { scope: "DELIVERIES_READ", $any: { scope: "EVENTS_PUBLISH" } } },
-      args: { filter: t.arg({ type: EventFilterInput }) },
+      args: { ...OFFSET_ARGS, filter: t.arg({ type: EventFilterInput }) },
       totalCount: async (_parent, args, ctx) =>
         ctx.app.prisma.event.count({ where: await eventFilterWhere(args.filter, ctx) }),
       resolve: async (query, _root, args, ctx) =>
         ctx.app.prisma.event.findMany({
-          ...query,
+          ...withOffset(query, args),
           where: await eventFilterWhere(args.filter, ctx),
           orderBy: { id: "desc" },
         }),
@@ -162,15 +163,15 @@ builder.queryFields((t) => ({
     {
       type: "Delivery",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(LARGE_PAGE_SIZE),
       description: "Deliveries to endpoints of the caller's tenant subtree, newest first.",
       authScopes: { scope: "DELIVERIES_READ" },
-      args: { filter: t.arg({ type: DeliveryFilterInput }) },
+      args: { ...OFFSET_ARGS, filter: t.arg({ type: DeliveryFilterInput }) },
       totalCount: async (_parent, args, ctx) =>
         ctx.app.prisma.delivery.count({ where: await deliveryFilterWhere(args.filter, ctx) }),
       resolve: async (query, _root, args, ctx) =>
         ctx.app.prisma.delivery.findMany({
-          ...query,
+          ...withOffset(query, args),
           where: await deliveryFilterWhere(args.filter, ctx),
           orderBy: { id: "desc" },
         }),
@@ -181,15 +182,15 @@ builder.queryFields((t) => ({
     {
       type: "Attempt",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(LARGE_PAGE_SIZE),
       description: "HTTP attempts of deliveries in the caller's tenant subtree, newest first.",
       authScopes: { scope: "DELIVERIES_READ" },
-      args: { filter: t.arg({ type: AttemptFilterInput }) },
+      args: { ...OFFSET_ARGS, filter: t.arg({ type: AttemptFilterInput }) },
       totalCount: (_parent, args, ctx) =>
         ctx.app.prisma.attempt.count({ where: attemptFilterWhere(args.filter, ctx) }),
       resolve: (query, _root, args, ctx) =>
         ctx.app.prisma.attempt.findMany({
-          ...query,
+          ...withOffset(query, args),
           where: attemptFilterWhere(args.filter, ctx),
           orderBy: { id: "desc" },
         }),
@@ -245,11 +246,14 @@ builder.prismaObjectField("Event", "deliveries", (t) =>
     "deliveries",
     {
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(LARGE_PAGE_SIZE),
       description: "Its deliveries to endpoints the caller can see, newest first.",
       authScopes: { scope: "DELIVERIES_READ" },
       totalCount: true,
-      args: { status: t.arg({ type: [DeliveryStatusEnum], description: "Any of these statuses." }) },
+      args: {
+        ...OFFSET_ARGS,
+        status: t.arg({ type: [DeliveryStatusEnum], description: "Any of these statuses." }),
+      },
       // An event reaches endpoints of ancestor tenants (includeChildTenants): those deliveries
       // belong to tenants the caller may not see.
       query: (args, ctx) => ({
@@ -258,6 +262,7 @@ builder.prismaObjectField("Event", "deliveries", (t) =>
           ...(args.status?.length ? { status: { in: args.status } } : {}),
         },
         orderBy: { id: "desc" },
+        skip: offsetSkip(args),
       }),
     },
     DeliveryConnection,
@@ -269,11 +274,12 @@ builder.prismaObjectField("Delivery", "attempts", (t) =>
     "attempts",
     {
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(LARGE_PAGE_SIZE),
       description: "Its HTTP attempts, newest first.",
       authScopes: { scope: "DELIVERIES_READ" },
       totalCount: true,
-      query: () => ({ orderBy: { id: "desc" } }),
+      args: OFFSET_ARGS,
+      query: (args) => ({ orderBy: { id: "desc" }, skip: offsetSkip(args) }),
     },
     AttemptConnection,
   ),
@@ -292,15 +298,19 @@ builder.prismaObjectField("Endpoint", "deliveries", (t) =>
     "deliveries",
     {
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(LARGE_PAGE_SIZE),
       description: "Its deliveries, newest first.",
       authScopes: { scope: "DELIVERIES_READ" },
       totalCount: true,
-      args: { status: t.arg({ type: [DeliveryStatusEnum], description: "Any of these statuses." }) },
+      args: {
+        ...OFFSET_ARGS,
+        status: t.arg({ type: [DeliveryStatusEnum], description: "Any of these statuses." }),
+      },
       // A delivery's tenant is its endpoint's, so a visible endpoint's deliveries are all visible.
       query: (args) => ({
         ...(args.status?.length ? { where: { status: { in: args.status } } } : {}),
         orderBy: { id: "desc" },
+        skip: offsetSkip(args),
       }),
     },
     DeliveryConnection,

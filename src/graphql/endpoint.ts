@@ -11,9 +11,10 @@ import {
   validSecretWhere,
 } from "../domain/endpoints.js";
 import { EndpointStatus } from "../generated/prisma/enums.js";
-import { builder, PAGINATION } from "./builder.js";
+import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
+import { OFFSET_ARGS, pagination, withOffset } from "./pagination.js";
 
 export const EndpointStatusEnum = builder.enumType(EndpointStatus, { name: "EndpointStatus" });
 
@@ -111,17 +112,17 @@ builder.queryFields((t) => ({
     {
       type: "Endpoint",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(),
       description: "Endpoints of the caller's tenant and its descendants, oldest first.",
       authScopes: { scope: "ENDPOINTS_READ" },
-      args: { filter: t.arg({ type: EndpointFilter }) },
+      args: { ...OFFSET_ARGS, filter: t.arg({ type: EndpointFilter }) },
       totalCount: (_parent, args, ctx) =>
         ctx.app.prisma.endpoint.count({
           where: endpointListWhere(requireActor(ctx), args.filter ?? {}),
         }),
       resolve: (query, _root, args, ctx) =>
         ctx.app.prisma.endpoint.findMany({
-          ...query,
+          ...withOffset(query, args),
           where: endpointListWhere(requireActor(ctx), args.filter ?? {}),
           orderBy: { id: "asc" },
         }),

@@ -2,9 +2,10 @@ import type { Actor, App } from "../domain/app.js";
 import { createEventType, updateEventType, usableEventTypes } from "../domain/event-types.js";
 import { visibleTenants } from "../domain/tenants.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import { builder, PAGINATION } from "./builder.js";
+import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
+import { OFFSET_ARGS, pagination, withOffset } from "./pagination.js";
 
 export const EventTypeRef = builder.prismaObject("EventType", {
   description: "A kind of event (`invoice.paid`). Defined by a tenant; usable by it and its descendants.",
@@ -51,11 +52,12 @@ builder.queryFields((t) => ({
     {
       type: "EventType",
       cursor: "id",
-      ...PAGINATION,
+      ...pagination(),
       description:
         "Event types the tenant can use: its own and its ancestors' (the platform's), oldest first.",
       authScopes: { authenticated: true },
       args: {
+        ...OFFSET_ARGS,
         includeDeprecated: t.arg.boolean({ description: "Include deprecated types (default false)." }),
         tenantId: t.arg.id({ description: "As seen by this tenant (default: the caller's)." }),
       },
@@ -63,7 +65,7 @@ builder.queryFields((t) => ({
         ctx.app.prisma.eventType.count({ where: await listWhere(ctx.app, requireActor(ctx), args) }),
       resolve: async (query, _root, args, ctx) =>
         ctx.app.prisma.eventType.findMany({
-          ...query,
+          ...withOffset(query, args),
           where: await listWhere(ctx.app, requireActor(ctx), args),
           orderBy: { id: "asc" },
         }),

@@ -11,9 +11,10 @@ import "./attempt.js";
 import "./delivery-queries.js";
 import "./subscription.js";
 import "./publish.js";
+import { markOffsetPages } from "./pagination.js";
 
 /** Built once per process. */
-export const schema = builder.toSchema({ sortSchema: true });
+export const schema = markOffsetPages(builder.toSchema({ sortSchema: true }));
 
 /** The SDL committed as schema/schema.graphql (a test fails when it is stale). */
 export function printHookgateSchema(): string {

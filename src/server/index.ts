@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { App } from "../domain/app.js";
 import { createAuthenticator } from "./auth.js";
-import { handleRoute, sendJson } from "./routes.js";
+import { handleRoute, routeLabel, sendJson } from "./routes.js";
 import { attachWebSocket } from "./ws.js";
 import { createHookgateYoga } from "./yoga.js";
 
@@ -31,6 +31,10 @@ export async function startServer(
     const incoming = req.headers["x-request-id"];
     const requestId = typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     res.setHeader("x-request-id", requestId);
+    res.once("finish", () => {
+      const route = routeLabel((req.url ?? "/").split("?")[0]!);
+      app.metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
+    });
     handle(req, res, requestId).catch((err: unknown) => {
       logger.error({ err, requestId }, "request failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error", requestId });

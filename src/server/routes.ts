@@ -11,6 +11,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+const ROUTES = new Set(["/graphql", "/health", "/ready", "/metrics"]);
+
+/** The `route` label of hookgate_http_requests_total: a known route, or "other" (paths are client-chosen). */
+export function routeLabel(path: string): string {
+  return ROUTES.has(path) ? path : "other";
+}
+
 /**
  * The plain HTTP routes beside /graphql: probes and metrics. Returns false when the path is
  * not one of them.

@@ -11,6 +11,7 @@ import { type Authenticator, connectionAuthorization } from "./auth.js";
 import { csrfPrevention } from "./csrf.js";
 import { strictJsonBody } from "./json-body.js";
 import { operationLimits } from "./limits.js";
+import { useOperationMetrics } from "./metrics-plugin.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -67,6 +68,7 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
       strictJsonBody,
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       operationLimits(config),
+      useOperationMetrics(app.metrics),
       // Subscribers whose results cannot differ share one execution per event.
       useSharedSubscriptionExecution({
         observer: {

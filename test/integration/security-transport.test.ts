@@ -323,9 +323,48 @@ const ROWS: Row[] = [
   },
   {
     name: "last: 101",
-    request: (h) => post(h.adminKey, { query: "{ events(last: 101) { totalCount } }" }),
+    request: (h) => post(h.adminKey, { query: "{ eventTypes(last: 101) { totalCount } }" }),
     status: 200,
     error: { message: "last must be between 0 and 100, got 101", code: "BAD_USER_INPUT" },
+  },
+  {
+    name: "events last: 501 (the logs' own maximum)",
+    request: (h) => post(h.adminKey, { query: "{ events(last: 501) { totalCount } }" }),
+    status: 200,
+    error: { message: "last must be between 0 and 500, got 501", code: "BAD_USER_INPUT" },
+  },
+  {
+    name: "attempts first: 501",
+    request: (h) => post(h.adminKey, { query: "{ attempts(first: 501) { totalCount } }" }),
+    status: 200,
+    error: { message: "first must be between 0 and 500, got 501", code: "BAD_USER_INPUT" },
+  },
+  {
+    name: "offset: -1",
+    request: (h) => post(h.adminKey, { query: "{ endpoints(first: 1, offset: -1) { totalCount } }" }),
+    status: 200,
+    error: {
+      message: "offset must be between 0 and 100000, got -1; page further with after (cursors)",
+      code: "BAD_USER_INPUT",
+    },
+  },
+  {
+    name: "offset: 100001",
+    request: (h) => post(h.adminKey, { query: "{ attempts(first: 1, offset: 100001) { totalCount } }" }),
+    status: 200,
+    error: {
+      message: "offset must be between 0 and 100000, got 100001; page further with after (cursors)",
+      code: "BAD_USER_INPUT",
+    },
+  },
+  {
+    name: "offset with last",
+    request: (h) => post(h.adminKey, { query: "{ deliveries(last: 1, offset: 1) { totalCount } }" }),
+    status: 200,
+    error: {
+      message: "offset pages forward: use it with first (and optionally after), not last/before",
+      code: "BAD_USER_INPUT",
+    },
   },
   {
     name: "first: -1",
@@ -337,10 +376,23 @@ const ROWS: Row[] = [
     name: "nested first: 101",
     request: (h) =>
       post(h.adminKey, {
-        query: "{ endpoints(first: 1) { edges { node { deliveries(first: 101) { totalCount } } } } }",
+        query: "{ endpoints(first: 1) { edges { node { deliveries(first: 501) { totalCount } } } } }",
       }),
     status: 200,
-    error: { message: "first must be between 0 and 100, got 101", code: "BAD_USER_INPUT" },
+    error: { message: "first must be between 0 and 500, got 501", code: "BAD_USER_INPUT" },
+  },
+  {
+    name: "nested offset: 100001",
+    request: (h) =>
+      post(h.adminKey, {
+        query:
+          "{ deliveries(first: 1) { edges { node { attempts(first: 1, offset: 100001) { totalCount } } } } }",
+      }),
+    status: 200,
+    error: {
+      message: "offset must be between 0 and 100000, got 100001; page further with after (cursors)",
+      code: "BAD_USER_INPUT",
+    },
   },
 ];
 

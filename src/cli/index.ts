@@ -1,0 +1,28 @@
+// `hookgate ...`: wires the command groups into commander. Every group file imports only commander and
+// types at the top; the modules a command needs (the app, the database, the schema, the SDK) are imported
+// inside its action, so `--help` and argument errors answer without loading them.
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { registerConfig } from "./config.js";
+import { registerKeys } from "./keys.js";
+import { registerMigrate } from "./migrate.js";
+import { registerSchema } from "./schema.js";
+import { registerServe } from "./serve.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const program = new Command()
+  .name("hookgate")
+  .description("Self-hostable webhook delivery gateway with a GraphQL API")
+  .version(pkg.version, "-V, --version", "print Hookgate's version")
+  .showHelpAfterError();
+
+registerServe(program);
+registerMigrate(program);
+registerKeys(program);
+registerConfig(program);
+registerSchema(program);
+
+await program.parseAsync(process.argv);
