@@ -20,8 +20,6 @@ export class ConfigError extends Error {
 export type Role = "api" | "dispatcher" | "all";
 
 export interface Config {
-  /** "pglite" when DATABASE_URL is unset (embedded), else "postgres". */
-  databaseKind: "pglite" | "postgres";
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolSize: number;
@@ -412,11 +410,13 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError(opt.env, (err as Error).message);
     }
   }
-  out.databaseKind = out.databaseUrl ? "postgres" : "pglite";
   return out as Config;
 }
 
-/** Config for tests and tools: defaults, then the given overrides (already parsed). */
+/**
+ * Config for tests: defaults, then the given overrides (already parsed).
+ * @internal test fixture (knip --production ignores @internal exports; the test suite is its caller)
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({}), ...overrides };
 }

@@ -56,8 +56,6 @@ import {
 import { RateLimiter } from "./rate-limit.js";
 import { nextRetryDelay, parseRetryAfter } from "./retry.js";
 
-export { nextRetryDelay, parseRetryAfter } from "./retry.js";
-
 export interface DispatcherOptions {
   /** Overrides on app.config for this dispatcher only (tests run two with different leases). */
   config?: Partial<Config>;

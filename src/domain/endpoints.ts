@@ -31,12 +31,6 @@ export function eventFilterCandidates(name: string): string[] {
   return out;
 }
 
-/** The same rule in memory. */
-export function endpointMatchesEvent(filters: readonly string[], name: string): boolean {
-  const candidates = new Set(eventFilterCandidates(name));
-  return filters.some((f) => candidates.has(f));
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Storage codecs (the dispatcher relies on these shapes)
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,14 +59,6 @@ function encodeHeaders(app: App, headers: HeaderInput[]): StoredHeader[] {
   );
 }
 
-/** Plaintext headers to send, for the dispatcher. */
-export function decodeEndpointHeaders(app: App, json: unknown): HeaderInput[] {
-  return storedHeaders(json).map((h) => ({
-    name: h.name,
-    value: h.encrypted ? app.cipher.decrypt(h.value) : h.value,
-  }));
-}
-
 /** Headers as the API shows them: sensitive values replaced by "[REDACTED]", nothing decrypted. */
 export function redactedEndpointHeaders(json: unknown): HeaderInput[] {
   return storedHeaders(json).map((h) => ({
@@ -84,16 +70,6 @@ export function redactedEndpointHeaders(json: unknown): HeaderInput[] {
 /** Prisma `where` for secrets that sign right now. */
 export function validSecretWhere(now = new Date()): Prisma.EndpointSecretWhereInput {
   return { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
-}
-
-/** Plaintext signing secrets of an endpoint that are valid now, newest first (for the dispatcher). */
-export async function validSecrets(app: App, endpointId: string): Promise<string[]> {
-  const rows = await app.prisma.endpointSecret.findMany({
-    where: { endpointId, ...validSecretWhere() },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    select: { ciphertext: true },
-  });
-  return rows.map((r) => app.cipher.decrypt(r.ciphertext));
 }
 
 function secretRow(app: App, secret: string) {

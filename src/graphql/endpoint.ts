@@ -27,7 +27,7 @@ const EndpointHeader = builder.simpleObject("EndpointHeader", {
   }),
 });
 
-export const EndpointSecretInfoRef = builder.prismaObject("EndpointSecret", {
+builder.prismaObject("EndpointSecret", {
   name: "EndpointSecretInfo",
   description: "A signing secret's metadata. The secret itself is only ever shown when it is created.",
   fields: (t) => ({
