@@ -12,6 +12,8 @@ import { csrfPrevention } from "./csrf.js";
 import { strictJsonBody } from "./json-body.js";
 import { operationLimits } from "./limits.js";
 import { useOperationMetrics } from "./metrics-plugin.js";
+import { persistedQueries } from "./persisted.js";
+import { singleConnectionSse } from "./sse.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -64,7 +66,9 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
       );
     },
     plugins: [
+      singleConnectionSse(auth),
       csrfPrevention(),
+      ...persistedQueries(config),
       strictJsonBody,
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       operationLimits(config),

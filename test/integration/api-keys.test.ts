@@ -7,10 +7,10 @@ import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js
 const CREATE_KEY = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename
   ... on CreateApiKeyPayload { key apiKey { id tenantId name prefix scopes revokedAt expiresAt createdAt } }
   ... on ValidationError { fieldErrors { path message } }
-  ... on NotFoundError { id } } }`;
+  ... on NotFoundError { resourceId } } }`;
 const REVOKE = `mutation ($id: ID!) { revokeApiKey(id: $id) { __typename
   ... on RevokeApiKeyPayload { apiKey { id revokedAt } }
-  ... on NotFoundError { id } } }`;
+  ... on NotFoundError { resourceId } } }`;
 const VIEWER = "{ viewer { keyId tenantId scopes } }";
 
 describe("API keys", () => {
@@ -180,7 +180,7 @@ describe("API keys", () => {
 
     for (const id of [rootKeyId, siblingKey.id, "key_doesnotexist", rootId]) {
       const res = ok(await h.gql(REVOKE, { id }, otherAdmin)).revokeApiKey;
-      expect(res, id).toMatchObject({ __typename: "NotFoundError", id });
+      expect(res, id).toMatchObject({ __typename: "NotFoundError", resourceId: id });
     }
     const row = await h.hookgate.app.prisma.apiKey.findUniqueOrThrow({ where: { id: siblingKey.id } });
     expect(row.revokedAt).toBeNull();
