@@ -9,7 +9,10 @@ import { SharedKeyChecks } from "../domain/key-checks.js";
 import { type Authenticator, bearerKey, connectionAuthorization } from "./auth.js";
 import type { HookgateYoga, WsExtra } from "./yoga.js";
 
-/** How often an open WebSocket re-checks its key while results flow. */
+/**
+ * How often an open WebSocket re-checks its key, whether results flow or not: a revoked or expired key's
+ * sockets, idle ones included, are closed within two of these (plus one key read) of the change.
+ */
 const WS_RECHECK_MS = 2000;
 /**
  * Close code for every authentication failure: at connection_init (missing, malformed, unknown,
@@ -45,6 +48,23 @@ export function attachWebSocket(
   auth: Authenticator,
 ): WsEndpoint {
   const keyChecks = new SharedKeyChecks(app, WS_RECHECK_MS);
+  // Re-checks the key of `socket` if its last check is a window old, and closes the socket once the key is no
+  // longer valid. The sockets of one key share the read (see SharedKeyChecks).
+  const recheck = async (socket: WsExtra["socket"], keyAuth: NonNullable<WsExtra["auth"]>) => {
+    if (!keyChecks.due(keyAuth.checkedAt)) return;
+    const { result, startedAt } = await keyChecks.check(keyAuth.key);
+    keyAuth.checkedAt = startedAt;
+    if (!result.ok) socket.close(CLOSE_UNAUTHORIZED, result.reason);
+  };
+  // Authenticated sockets. A socket with no traffic is re-checked by this sweep, so an idle subscription of a
+  // revoked key does not stay open.
+  const open = new Map<WsExtra["socket"], NonNullable<WsExtra["auth"]>>();
+  const sweep = setInterval(() => {
+    for (const [socket, keyAuth] of open) {
+      recheck(socket, keyAuth).catch((err) => app.logger.warn({ err }, "websocket key re-check"));
+    }
+  }, WS_RECHECK_MS);
+  sweep.unref();
   const wss = new WebSocketServer({
     server: httpServer,
     path: "/graphql",
@@ -67,17 +87,14 @@ export function attachWebSocket(
           return false;
         }
         ctx.extra.auth = { key: (found as { key: string }).key, checkedAt: Date.now() };
+        const socket = ctx.extra.socket;
+        open.set(socket, ctx.extra.auth);
+        socket.once("close", () => open.delete(socket));
         return true;
       },
       onNext: async (ctx) => {
-        // Revocation reaches open sockets too: re-check the key at most every few seconds
-        // while results flow, and close the socket once it is no longer valid.
-        // The sockets of one key share the read (see SharedKeyChecks).
-        const keyAuth = ctx.extra.auth;
-        if (!keyAuth || !keyChecks.due(keyAuth.checkedAt)) return;
-        const { result, startedAt } = await keyChecks.check(keyAuth.key);
-        keyAuth.checkedAt = startedAt;
-        if (!result.ok) ctx.extra.socket.close(CLOSE_UNAUTHORIZED, result.reason);
+        // While results flow, no result goes out on a key whose last check is older than the window.
+        if (ctx.extra.auth) await recheck(ctx.extra.socket, ctx.extra.auth);
       },
       onSubscribe: async (ctx, _id, params) => {
         // Every new operation on a socket re-authenticates: a key revoked since the socket
@@ -125,6 +142,7 @@ export function attachWebSocket(
 
   return {
     async close() {
+      clearInterval(sweep);
       await wsServer.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

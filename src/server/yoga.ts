@@ -14,6 +14,7 @@ import { operationLimits } from "./limits.js";
 import { useOperationMetrics } from "./metrics-plugin.js";
 import { persistedQueries } from "./persisted.js";
 import { singleConnectionSse } from "./sse.js";
+import { useSseKeyWatch } from "./sse-key-watch.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -73,6 +74,8 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       operationLimits(config),
       useOperationMetrics(app.metrics),
+      // Subscriptions over SSE end when their key is revoked or expires (graphql-ws: see ws.ts).
+      useSseKeyWatch(app),
       // Subscribers whose results cannot differ share one execution per event.
       useSharedSubscriptionExecution({
         observer: {

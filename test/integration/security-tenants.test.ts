@@ -212,7 +212,9 @@ describe("cross-tenant matrix", () => {
       const { query, variables } = minimalCall(r, overrides);
       const before = await snapshotRows(h);
       const selection =
-        r.kind === "mutation" ? "{ __typename ... on NotFoundError { resourceId code message } }" : "{ __typename }";
+        r.kind === "mutation"
+          ? "{ __typename ... on NotFoundError { resourceId code message } }"
+          : "{ __typename }";
       const res = await h.gql(query.replace("{ __typename }", selection), variables, keyB);
       expect(await snapshotRows(h)).toEqual(before);
       expect(res.errors, JSON.stringify(res)).toBeUndefined();
@@ -271,7 +273,11 @@ describe("cross-tenant matrix", () => {
       expect(result.totalCount).toBe(0);
     } else if (r.kind === "mutation") {
       expect(res.errors, text).toBeUndefined();
-      expect(result, text).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", resourceId: value });
+      expect(result, text).toMatchObject({
+        __typename: "NotFoundError",
+        code: "NOT_FOUND",
+        resourceId: value,
+      });
     } else {
       expect(result ?? null, text).toBeNull();
     }
