@@ -156,7 +156,7 @@ describe("API keys", () => {
     for (const header of [null, "", "Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", h.adminKey, "hk_unknown"]) {
       const res = await raw(header);
       expect(res.errors?.[0]?.extensions?.code, String(header)).toBe("UNAUTHENTICATED");
-      expect(res.data).toBeNull();
+      expect(res.data ?? null).toBeNull();
     }
     expect((await raw("Basic dXNlcjpwYXNz")).errors?.[0]?.message).toMatch(/Malformed Authorization header/);
     expect((await raw(`Bearer ${h.adminKey}x`)).errors?.[0]?.message).toBe("Invalid API key");
