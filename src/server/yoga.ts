@@ -15,6 +15,7 @@ import { useOperationMetrics } from "./metrics-plugin.js";
 import { persistedQueries } from "./persisted.js";
 import { singleConnectionSse } from "./sse.js";
 import { useSseKeyWatch } from "./sse-key-watch.js";
+import { maskError } from "./unavailable.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -44,7 +45,7 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
     landingPage: false,
     // No file uploads: multipart/form-data bodies are refused (415), not parsed.
     multipart: false,
-    maskedErrors: true,
+    maskedErrors: { maskError },
     logging: {
       debug: (...a) => logger.debug(a.map(String).join(" ")),
       info: (...a) => logger.info(a.map(String).join(" ")),

@@ -234,6 +234,28 @@ describe("cross-tenant matrix", () => {
     },
   );
 
+  // Listings with no argument naming anything (tenants, apiKeys, endpoints, ...): B's page holds B's
+  // objects and nothing of A's.
+  const LIST_ROWS = ROOTS.filter((r) => r.kind === "query" && String(r.field.type).includes("Connection"));
+  it.each(LIST_ROWS.map((r) => ({ label: `query.${r.name}`, r })))(
+    "$label, as tenant B's ADMIN with no filter → nothing of A's",
+    async ({ r }) => {
+      const { query, variables } = minimalCall(r, { first: 100 });
+      const res = await h.gql(
+        query.replace("{ __typename }", "{ totalCount edges { node { id } } }"),
+        variables,
+        keyB,
+      );
+      const text = JSON.stringify(res);
+      expect(res.errors, text).toBeUndefined();
+      for (const id of Object.values(a)) expect(text).not.toContain(id);
+    },
+  );
+
+  it("lists tenants and apiKeys among the derived listings", () => {
+    expect(LIST_ROWS.map((r) => r.name)).toEqual(expect.arrayContaining(["tenants", "apiKeys"]));
+  });
+
   it.each(REF_ROWS)("$label = tenant A's $kind, as tenant B's ADMIN → nothing of A's", async (row) => {
     const { r } = row;
     const value = a[row.kind];
