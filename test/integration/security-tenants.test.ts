@@ -222,7 +222,9 @@ describe("cross-tenant matrix", () => {
       const { query, variables } = minimalCall(r, overrides);
       const before = await snapshotRows(h);
       const selection =
-        r.kind === "mutation" ? "{ __typename ... on NotFoundError { id code message } }" : "{ __typename }";
+        r.kind === "mutation"
+          ? "{ __typename ... on NotFoundError { resourceId code message } }"
+          : "{ __typename }";
       const res = await h.gql(query.replace("{ __typename }", selection), variables, keyB);
       expect(await snapshotRows(h)).toEqual(before);
       expect(res.errors, JSON.stringify(res)).toBeUndefined();
@@ -230,7 +232,7 @@ describe("cross-tenant matrix", () => {
       if (r.kind === "query") {
         expect(value).toBeNull();
       } else {
-        expect(value).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", id });
+        expect(value).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", resourceId: id });
         // The message names nothing but the id the caller sent.
         expect(value.message).toMatch(new RegExp(`^\\w[\\w ]* ${id} not found$`));
       }
@@ -330,7 +332,7 @@ describe("cross-tenant matrix", () => {
       ? built.query.replace("{ __typename }", "{ totalCount edges { node { __typename } } }")
       : built.query.replace(
           "{ __typename }",
-          "{ __typename ... on NotFoundError { id code } ... on ValidationError { fieldErrors { path } } }",
+          "{ __typename ... on NotFoundError { resourceId code } ... on ValidationError { fieldErrors { path } } }",
         );
     const before = await snapshotRows(h);
     const res = await h.gql(query, built.variables, keyB);
@@ -344,7 +346,11 @@ describe("cross-tenant matrix", () => {
       expect(result.totalCount).toBe(0);
     } else if (r.kind === "mutation") {
       expect(res.errors, text).toBeUndefined();
-      expect(result, text).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", id: value });
+      expect(result, text).toMatchObject({
+        __typename: "NotFoundError",
+        code: "NOT_FOUND",
+        resourceId: value,
+      });
     } else {
       expect(result ?? null, text).toBeNull();
     }
