@@ -12,8 +12,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, watchDatabase } from "./metrics.js";
 import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
 import { policyFromConfig } from "./security/url-policy.js";
-import { type RunningServer, startServer } from "./server/index.js";
-import { bindHttpServer, boundPort } from "./server/listen.js";
+import type { RunningServer } from "./server/index.js";
+import { bindHttpServer, boundPort, serveProbes } from "./server/listen.js";
 import { HOOKGATE_VERSION } from "./version.js";
 
 /** Serialises first-start bootstrap between processes sharing one Postgres. */
@@ -142,8 +142,15 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
       await dispatcher.start();
       retention = scheduleRetention(app);
     }
-    // Every role serves /health, /ready and /metrics; only api and all serve /graphql.
-    server = await startServer(app, { httpServer, graphql: role === "api" || role === "all" });
+    // Every role serves /health, /ready and /metrics on its port; api and all serve /graphql too.
+    if (role === "api" || role === "all") {
+      // Loaded only for the roles that serve the API: GraphQL, Yoga and the schema take most of a
+      // process's start-up, and a dispatcher-only process must be delivering within 0.5 s of spawn.
+      const { startServer } = await import("./server/index.js");
+      server = await startServer(app, { httpServer });
+    } else {
+      server = serveProbes(app, httpServer);
+    }
     app.logger.info(
       {
         role,

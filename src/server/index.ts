@@ -20,20 +20,17 @@ export interface StartServerOptions {
   host?: string;
   /** A server already bound by bindHttpServer (serve binds before it opens the database). */
   httpServer?: Server;
-  /** false: probes and metrics only (the dispatcher role), no /graphql. Default true. */
-  graphql?: boolean;
 }
 
 /**
  * node:http + graphql-yoga (HTTP and SSE) + graphql-ws (WebSocket), all on one port and the
- * one path /graphql, plus the plain routes of routes.ts (/health, /ready, /metrics). Every role
- * serves the routes; only the api role serves /graphql.
+ * one path /graphql, plus the plain routes of routes.ts (/health, /ready, /metrics). A process
+ * without the API serves the routes alone (serveProbes in listen.ts).
  */
 export async function startServer(app: App, opts: StartServerOptions = {}): Promise<RunningServer> {
   const { config, logger } = app;
-  const graphql = opts.graphql ?? true;
-  const auth = graphql ? createAuthenticator(app) : null;
-  const yoga = auth ? createHookgateYoga(app, auth) : null;
+  const auth = createAuthenticator(app);
+  const yoga = createHookgateYoga(app, auth);
 
   const onRequest: RequestListener = (req, res) => {
     const incoming = req.headers["x-request-id"];
@@ -52,12 +49,7 @@ export async function startServer(app: App, opts: StartServerOptions = {}): Prom
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
-    if (path === "/graphql" && !yoga) {
-      return sendJson(res, 404, {
-        error: "this process runs the dispatcher role: GraphQL is served by processes with --role api or all",
-      });
-    }
-    if (path === "/graphql" && yoga) {
+    if (path === "/graphql") {
       const length = Number(req.headers["content-length"] ?? 0);
       if (length > config.maxRequestBytes) {
         req.resume();
@@ -87,14 +79,14 @@ export async function startServer(app: App, opts: StartServerOptions = {}): Prom
     opts.httpServer ?? (await bindHttpServer(opts.port ?? config.port, opts.host ?? config.host));
   httpServer.removeAllListeners("request");
   httpServer.on("request", onRequest);
-  const ws = yoga && auth ? attachWebSocket(app, httpServer, yoga, auth) : null;
+  const ws = attachWebSocket(app, httpServer, yoga, auth);
   const { port, url } = boundPort(httpServer);
 
   return {
     port,
     url,
     async close() {
-      await ws?.close();
+      await ws.close();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },

@@ -1,6 +1,8 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sendJson } from "./routes.js";
+import type { App } from "../domain/app.js";
+import type { RunningServer } from "./index.js";
+import { handleRoute, routeLabel, sendJson } from "./routes.js";
 
 /** The HTTP port is taken by another process: said in one line, before anything else was opened. */
 export class PortInUseError extends Error {
@@ -42,4 +44,46 @@ export function boundPort(server: Server): { port: number; url: string } {
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return { port: address.port, url: `http://${host}:${address.port}` };
+}
+
+/**
+ * The server of a process without the API (the dispatcher role): /health, /ready and /metrics on the
+ * bound port, and no GraphQL, which is never loaded in such a process.
+ */
+export function serveProbes(app: App, httpServer: Server): RunningServer {
+  httpServer.removeAllListeners("request");
+  httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    res.once("finish", () => {
+      app.metrics.httpRequests.inc({
+        route: routeLabel(path),
+        status: `${Math.floor(res.statusCode / 100)}xx`,
+      });
+    });
+    handleRoute(app, path, req, res).then(
+      (handled) => {
+        if (handled) return;
+        if (path === "/graphql") {
+          sendJson(res, 404, {
+            error:
+              "this process runs the dispatcher role: GraphQL is served by processes with --role api or all",
+          });
+        } else sendJson(res, 404, { error: "not found" });
+      },
+      (err: unknown) => {
+        app.logger.error({ err }, "request failed");
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        else res.destroy();
+      },
+    );
+  });
+  const { port, url } = boundPort(httpServer);
+  return {
+    port,
+    url,
+    async close() {
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
 }
