@@ -55,6 +55,7 @@ export interface Config {
   graphiql: boolean;
   apiRateLimitPerSecond: number;
   authFailureLimitPerMinute: number;
+  persistedQueryCacheSize: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -375,6 +376,13 @@ export const OPTIONS = [
     default: "1",
     doc: "Allow schema introspection (the API is public and typed; switch off if you prefer).",
     parse: bool,
+  },
+  {
+    key: "persistedQueryCacheSize",
+    env: "HOOKGATE_PERSISTED_QUERIES",
+    default: "1000",
+    doc: "Automatic persisted queries (APQ) kept per process, least recently used dropped first (0 = APQ off).",
+    parse: int(0, 1_000_000),
   },
   {
     key: "graphiql",
