@@ -23,10 +23,16 @@ export type ApiKeyScope =
 export type AttemptFilter = {
   deliveryId?: string | null | undefined;
   endpointId?: string | null | undefined;
+  /** The endpoint with this uid in tenantId (default: the caller's tenant). */
+  endpointUid?: string | null | undefined;
+  /** Exact event type name of the attempted event. */
+  eventType?: string | null | undefined;
   /** Made at or after (inclusive). */
   since?: string | null | undefined;
   /** Any of these statuses. */
   status?: Array<AttemptStatus> | null | undefined;
+  /** Only this tenant's (default: the caller's tenant and all its descendants). */
+  tenantId?: string | null | undefined;
   /** Made before (exclusive). */
   until?: string | null | undefined;
 };
@@ -87,6 +93,8 @@ export type CreateTenantInput = {
 /** Shared by deliveries and deliveryUpdated. since/until apply to queries only (deliveryUpdated refuses them). */
 export type DeliveryFilter = {
   endpointId?: string | null | undefined;
+  /** The endpoint with this uid in tenantId (default: the caller's tenant). */
+  endpointUid?: string | null | undefined;
   eventId?: string | null | undefined;
   /** Exact event type name. */
   eventType?: string | null | undefined;
