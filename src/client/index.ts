@@ -60,6 +60,10 @@ export function createClient(opts: HookgateClientOptions): HookgateClient {
         connectionParams: { authorization: `Bearer ${opts.apiKey}` },
         webSocketImpl: opts.webSocketImpl,
         lazy: true,
+        // Deliberate: a refused key closes 4401, which graphql-ws never retries (the error reaches
+        // the iterator at once); other closes (a restart, 1013 while the database is away) are
+        // retried 5 times with graphql-ws's randomised exponential backoff.
+        retryAttempts: 5,
       });
       const iterator = ws.iterate<R>({ query: print(doc), variables: variables as Record<string, unknown> });
       return (async function* () {

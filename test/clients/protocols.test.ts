@@ -7,10 +7,14 @@
 import { createHash } from "node:crypto";
 import { ApolloClient, gql, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
-import { fetchExchange, Client as UrqlClient } from "@urql/core";
+import { fetchExchange, Client as UrqlClient, gql as urqlGql } from "@urql/core";
+import { cacheExchange } from "@urql/exchange-graphcache";
+import { ClientError, GraphQLClient } from "graphql-request";
+import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { introspection } from "../../src/client/index.js";
 import { startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -159,5 +163,75 @@ describe("client protocols", () => {
     });
     expect(ok.status).toBe(201);
     expect(await ok.text()).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("urql graphcache with the exported introspection: union errors keep their fields, no heuristic matching", async () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args);
+    try {
+      const client = new UrqlClient({
+        url: h.graphqlUrl,
+        exchanges: [cacheExchange({ schema: introspection }), fetchExchange],
+        fetchOptions: { headers: { authorization: `Bearer ${h.adminKey}` } },
+      });
+      const res = await client
+        .mutation(
+          urqlGql`mutation { deleteEndpoint(id: "ep_missing") {
+            __typename ... on Error { code message } ... on NotFoundError { resourceId } } }`,
+          {},
+        )
+        .toPromise();
+      expect(res.error).toBeUndefined();
+      expect(res.data.deleteEndpoint).toEqual({
+        __typename: "NotFoundError",
+        code: "NOT_FOUND",
+        message: expect.any(String),
+        resourceId: "ep_missing",
+      });
+      const viewer = await client.query(urqlGql`{ viewer { id keyId } }`, {}).toPromise();
+      expect(viewer.data.viewer.id).toBe(viewer.data.viewer.keyId);
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it("graphql-request: a depth-limit refusal is HTTP 400 with QUERY_TOO_COMPLEX (it asks for graphql-response+json)", async () => {
+    const client = new GraphQLClient(h.graphqlUrl, { headers: { authorization: `Bearer ${h.adminKey}` } });
+    const n = h.config.graphqlMaxDepth + 1;
+    const deep = `{ viewer { tenant { ${"children { ".repeat(n - 3)}id${" }".repeat(n - 3)} } } }`;
+    const err = await client.request(deep).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientError);
+    const { response } = err as ClientError;
+    expect(response.status).toBe(400);
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COMPLEX", kind: "Depth" });
+  });
+
+  it("graphql-sse (both modes) with a wrong key: the client gets UNAUTHENTICATED, not a hang", async () => {
+    const attempt = async (singleConnection: boolean) => {
+      const client = createSseClient({
+        url: h.graphqlUrl,
+        headers: { authorization: "Bearer hk_wrong" },
+        singleConnection,
+        retryAttempts: 0,
+      });
+      const seen: unknown[] = [];
+      try {
+        for await (const result of client.iterate({ query: "{ viewer { keyId } }" })) seen.push(result);
+      } catch (err) {
+        seen.push(err);
+      } finally {
+        client.dispose();
+      }
+      return seen;
+    };
+    // Distinct connections: the stream carries the error result.
+    expect(JSON.stringify(await attempt(false))).toContain('"code":"UNAUTHENTICATED"');
+    // Single connection: the reservation is refused (its body's code: see the PUT test above);
+    // the client throws with the 401 response.
+    const [err] = (await attempt(true)) as { message: string; response: Response }[];
+    expect(err!.message).toBe("Server responded with 401: Unauthorized");
+    expect(err!.response.status).toBe(401);
   });
 });
