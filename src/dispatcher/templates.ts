@@ -13,7 +13,12 @@ import type { ClaimedRow, EventRow } from "./queue.js";
 export interface Body {
   text: string;
   bytes: Buffer;
+  /** A test event (testEndpoint): marked by TEST_HEADER and a top-level "test": true. */
+  test: boolean;
 }
+
+/** Sent (value "1") on test events only, so receivers can tell them apart without parsing the body. */
+export const TEST_HEADER = "hookgate-test";
 
 export interface EndpointTemplate {
   /** The stored headers JSON and the valid secrets' ciphertexts it was built from. */
@@ -120,23 +125,27 @@ export function signedHeaders(
     headers.push(name, signature[name]);
     recorded[name] = template.redactSignature[name] ? REDACTED : signature[name];
   }
+  if (body.test) {
+    headers.push(TEST_HEADER, "1");
+    recorded[TEST_HEADER] = "1";
+  }
   return { headers, recorded, error: template.error };
 }
 
-/** The body receivers get: {"id","type","timestamp","data"}; identical on every attempt of an event. */
+/**
+ * The body receivers get: {"id","type","timestamp",["test":true,]"data"}; identical on every attempt of
+ * an event. `data` is the stored JSON text spliced in as it is, so keys keep the order they were
+ * published in (a JSON.parse/stringify round trip would move integer-like keys first).
+ */
 function envelope(event: EventRow): string {
   const created = event.created_at instanceof Date ? event.created_at : new Date(event.created_at);
-  return JSON.stringify({
-    id: event.id,
-    type: event.type,
-    timestamp: created.toISOString(),
-    data: event.payload,
-  });
+  const head = JSON.stringify({ id: event.id, type: event.type, timestamp: created.toISOString() });
+  return `${head.slice(0, -1)}${event.test ? ',"test":true' : ""},"data":${event.payload_json}}`;
 }
 
 export function bodyOf(event: EventRow): Body {
   const text = envelope(event);
-  return { text, bytes: Buffer.from(text, "utf8") };
+  return { text, bytes: Buffer.from(text, "utf8"), test: event.test === true };
 }
 
 interface StoredHeader {
