@@ -10,7 +10,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, watchDatabase } from "./metrics.js";
 import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
 import { policyFromConfig } from "./security/url-policy.js";
-import { type RunningServer, startServer } from "./server/index.js";
+import type { RunningServer } from "./server/index.js";
 
 /** Serialises first-start bootstrap between processes sharing one Postgres. */
 const BOOTSTRAP_LOCK_KEY = 72707370;
@@ -117,6 +117,9 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
       await dispatcher.start();
     }
     if (role === "api" || role === "all") {
+      // Loaded only for the roles that serve the API: GraphQL, Yoga and the schema take most of a
+      // process's start-up, and a dispatcher-only process must be delivering within 0.5 s of spawn.
+      const { startServer } = await import("./server/index.js");
       server = await startServer(app, { port: opts.port, host: opts.host });
     }
     let stopping: Promise<void> | null = null;

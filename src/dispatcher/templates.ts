@@ -4,14 +4,14 @@
  * headers or valid secrets change. Also the envelope receivers get, built once per event.
  */
 import type { App } from "../domain/app.js";
+import { envelopeOf } from "../domain/envelope.js";
 import { isSensitiveHeader, REDACTED } from "../security/headers.js";
 import { Signer } from "../signing/index.js";
 import { USER_AGENT } from "./http.js";
 import type { ClaimedRow, EventRow } from "./queue.js";
 
-/** An event's envelope, as recorded (text) and as sent and signed (bytes); shared by its deliveries. */
+/** An event's envelope, as sent and signed (bytes); shared by its deliveries. */
 export interface Body {
-  text: string;
   bytes: Buffer;
   /** A test event (testEndpoint): marked by TEST_HEADER and a top-level "test": true. */
   test: boolean;
@@ -132,20 +132,16 @@ export function signedHeaders(
   return { headers, recorded, error: template.error };
 }
 
-/**
- * The body receivers get: {"id","type","timestamp",["test":true,]"data"}; identical on every attempt of
- * an event. `data` is the stored JSON text spliced in as it is, so keys keep the order they were
- * published in (a JSON.parse/stringify round trip would move integer-like keys first).
- */
-function envelope(event: EventRow): string {
-  const created = event.created_at instanceof Date ? event.created_at : new Date(event.created_at);
-  const head = JSON.stringify({ id: event.id, type: event.type, timestamp: created.toISOString() });
-  return `${head.slice(0, -1)}${event.test ? ',"test":true' : ""},"data":${event.payload_json}}`;
-}
-
+/** The event's envelope (domain/envelope.ts), encoded once for all its deliveries. */
 export function bodyOf(event: EventRow): Body {
-  const text = envelope(event);
-  return { text, bytes: Buffer.from(text, "utf8"), test: event.test === true };
+  const text = envelopeOf({
+    id: event.id,
+    type: event.type,
+    createdAt: event.created_at,
+    payload: event.payload,
+    test: event.test,
+  });
+  return { bytes: Buffer.from(text, "utf8"), test: event.test === true };
 }
 
 interface StoredHeader {
