@@ -45,6 +45,8 @@ export interface Config {
   maxResponseBytes: number;
   disableAfterMs: number;
   secretGraceMs: number;
+  /** Age past which finished deliveries, their attempts and their events are removed; 0 = never. */
+  retentionMs: number;
   shutdownGraceMs: number;
   maxRequestBytes: number;
   graphqlMaxDepth: number;
@@ -55,6 +57,7 @@ export interface Config {
   graphiql: boolean;
   apiRateLimitPerSecond: number;
   authFailureLimitPerMinute: number;
+  persistedQueryCacheSize: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -328,6 +331,21 @@ export const OPTIONS = [
     parse: duration(0, 7 * 24 * 3600_000),
   },
   {
+    key: "retentionMs",
+    env: "HOOKGATE_RETENTION",
+    default: "30d",
+    doc: "Events, deliveries and attempts older than this are removed (hourly, by dispatcher processes, in small batches); a delivery still due or in flight is never removed, nor its event. `off` (or `0`) keeps everything. At least 1h.",
+    parse: (raw) => {
+      const s = raw.trim().toLowerCase();
+      if (s === "off" || s === "0") return 0;
+      try {
+        return duration(3600_000, 10 * 365 * 24 * 3600_000)(raw);
+      } catch (err) {
+        throw new Error(`${(err as Error).message} (or off, to keep everything)`);
+      }
+    },
+  },
+  {
     key: "shutdownGraceMs",
     env: "HOOKGATE_SHUTDOWN_GRACE_MS",
     default: "10000",
@@ -375,6 +393,13 @@ export const OPTIONS = [
     default: "1",
     doc: "Allow schema introspection (the API is public and typed; switch off if you prefer).",
     parse: bool,
+  },
+  {
+    key: "persistedQueryCacheSize",
+    env: "HOOKGATE_PERSISTED_QUERIES",
+    default: "1000",
+    doc: "Automatic persisted queries (APQ) kept per process, least recently used dropped first (0 = APQ off).",
+    parse: int(0, 1_000_000),
   },
   {
     key: "graphiql",

@@ -201,7 +201,7 @@ function takeBatch(queue: Outcome[]): Outcome[] {
   let n = 0;
   while (n < queue.length && n < MAX_COMPLETIONS_PER_WRITE) {
     const c = queue[n].completion;
-    bytes += (c.req_body?.length ?? 0) + (c.resp_body?.length ?? 0) + 512;
+    bytes += (c.resp_body?.length ?? 0) + 512;
     n++;
     if (bytes >= MAX_COMPLETION_BYTES_PER_WRITE) break;
   }
@@ -219,7 +219,6 @@ export function emptyCompletion(row: ClaimedRow, lock: string): Omit<Completion,
     att_status: null,
     trigger: null,
     req_headers: null,
-    req_body: null,
     resp_code: null,
     resp_body: null,
     duration_ms: null,

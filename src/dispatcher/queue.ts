@@ -133,7 +133,6 @@ export interface Completion {
   att_status: "SUCCEEDED" | "FAILED" | null;
   trigger: string | null;
   req_headers: Record<string, string> | null;
-  req_body: string | null;
   resp_code: number | null;
   resp_body: string | null;
   duration_ms: number | null;
@@ -158,6 +157,9 @@ export type Health = "ok" | "fail" | "gone";
  * repetition is harmless: the attempt insert skips an id already recorded, the fenced update no longer
  * matches (the lock was cleared), and such a delivery still counts as updated (see `again`).
  *
+ * The attempt row does not copy the request body: it is the event's envelope (domain/envelope.ts), which
+ * the API rebuilds from the event (request_body NULL), so an attempt costs no copy of the payload.
+ *
  * Health writes are skipped when they would change nothing, so steady successful traffic never writes
  * the endpoint row (it would otherwise be the hottest row in the database).
  */
@@ -166,7 +168,7 @@ WITH x AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id text, lock text, status text, delay_ms bigint, attempted boolean,
     attempt_id text, attempt_number int, url text, att_status text, trigger text,
-    req_headers jsonb, req_body text, resp_code int, resp_body text, duration_ms int, error text,
+    req_headers jsonb, resp_code int, resp_body text, duration_ms int, error text,
     endpoint_id text)
 ), upd AS (
   UPDATE deliveries d SET
@@ -186,7 +188,7 @@ WITH x AS (
                         request_headers, request_body, response_code, response_body, duration_ms,
                         error_message, created_at)
   SELECT x.attempt_id, x.id, x.endpoint_id, x.attempt_number, x.url, x.att_status::attempt_status,
-         x.trigger::attempt_trigger, x.req_headers, x.req_body, x.resp_code, x.resp_body, x.duration_ms,
+         x.trigger::attempt_trigger, x.req_headers, NULL, x.resp_code, x.resp_body, x.duration_ms,
          x.error, now()
   FROM x
   WHERE x.attempt_id IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries dd WHERE dd.id = x.id)

@@ -20,7 +20,9 @@ export const TenantRef = builder.prismaObject("Tenant", {
 });
 
 const Viewer = builder.simpleObject("Viewer", {
+  description: "The caller, identified by its API key.",
   fields: (t) => ({
+    id: t.id({ description: "Same as keyId: the viewer is its API key (lets caches normalise Viewer)." }),
     keyId: t.id(),
     tenantId: t.id(),
     scopes: t.field({ type: [ApiKeyScopeEnum] }),
@@ -42,7 +44,7 @@ builder.queryFields((t) => ({
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => {
       const actor = requireActor(ctx);
-      return { keyId: actor.keyId, tenantId: actor.tenantId, scopes: actor.scopes };
+      return { id: actor.keyId, keyId: actor.keyId, tenantId: actor.tenantId, scopes: actor.scopes };
     },
   }),
   tenant: t.prismaField({

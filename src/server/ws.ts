@@ -7,7 +7,7 @@ import { isUnavailableError } from "../db/availability.js";
 import { type AuthResult, authenticate } from "../domain/api-keys.js";
 import type { App } from "../domain/app.js";
 import { SharedKeyChecks } from "../domain/key-checks.js";
-import { type Authenticator, bearerKey } from "./auth.js";
+import { type Authenticator, bearerKey, connectionAuthorization } from "./auth.js";
 import { unavailableError } from "./unavailable.js";
 import type { HookgateYoga, WsExtra } from "./yoga.js";
 
@@ -16,8 +16,23 @@ import type { HookgateYoga, WsExtra } from "./yoga.js";
  * sockets, idle ones included, are closed within two of these (plus one key read) of the change.
  */
 const WS_RECHECK_MS = 2000;
-/** graphql-ws close code used when the connection's key stops being valid. */
-const CLOSE_KEY_INVALID = 4403;
+/**
+ * Close code for every authentication failure: at connection_init (missing, malformed, unknown,
+ * revoked or expired key, throttled address) and later (revoked or expired while open). graphql-ws
+ * clients treat 4401 Unauthorized as fatal and do not retry, so a bad key surfaces as an error on
+ * the first socket instead of a retry storm; the close reason says what was wrong.
+ */
+const CLOSE_UNAUTHORIZED = 4401;
+
+/** Why connectionParams carry no usable key, or null when they carry one. */
+function connectionKey(params: unknown): { key: string } | { reason: string } {
+  const authorization = connectionAuthorization(params);
+  if (authorization === undefined || authorization === null || authorization === "") {
+    return { reason: "Missing API key: send connectionParams { authorization: 'Bearer <api key>' }" };
+  }
+  const key = bearerKey(authorization);
+  return key ? { key } : { reason: "Malformed authorization: expected 'Bearer <api key>'" };
+}
 /** "Try Again Later" (RFC 6455): graphql-ws clients reconnect on it (the database is away). */
 const CLOSE_TRY_AGAIN_LATER = 1013;
 
@@ -52,7 +67,7 @@ export function attachWebSocket(
     }
     const { result, startedAt } = check;
     keyAuth.checkedAt = startedAt;
-    if (!result.ok) socket.close(CLOSE_KEY_INVALID, result.reason);
+    if (!result.ok) socket.close(CLOSE_UNAUTHORIZED, result.reason);
   };
   // Authenticated sockets. A socket with no traffic is re-checked by this sweep, so an idle subscription of a
   // revoked key does not stay open.
@@ -73,18 +88,25 @@ export function attachWebSocket(
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
       onConnect: async (ctx) => {
-        const key = bearerKey(ctx.connectionParams?.authorization);
-        if (!key) return false;
+        const found = connectionKey(ctx.connectionParams);
         let result: Awaited<ReturnType<Authenticator["authenticateFrom"]>>;
         try {
-          result = await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", key);
+          result =
+            "key" in found
+              ? await auth.authenticateFrom(ctx.extra.request.socket.remoteAddress ?? "unknown", found.key)
+              : { ok: false, reason: found.reason };
         } catch (err) {
           if (!isUnavailableError(err)) throw err;
           ctx.extra.socket.close(CLOSE_TRY_AGAIN_LATER, "Database unavailable: reconnect later");
           return false;
         }
-        if (!result.ok) return false;
-        ctx.extra.auth = { key, checkedAt: Date.now() };
+        if (!result.ok) {
+          // Closed here with 4401 and the reason; returning false would close it 4403 Forbidden,
+          // which graphql-ws clients retry. ws ignores graphql-ws's own close after this one.
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, result.reason);
+          return false;
+        }
+        ctx.extra.auth = { key: (found as { key: string }).key, checkedAt: Date.now() };
         const socket = ctx.extra.socket;
         open.set(socket, ctx.extra.auth);
         socket.once("close", () => open.delete(socket));
@@ -107,7 +129,7 @@ export function attachWebSocket(
           throw err;
         }
         if (!check.ok) {
-          ctx.extra.socket.close(CLOSE_KEY_INVALID, check.reason);
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, check.reason);
           return [new GraphQLError(check.reason, { extensions: { code: "UNAUTHENTICATED" } })];
         }
         keyAuth!.checkedAt = Date.now();

@@ -60,7 +60,6 @@ describe("completeBatch is idempotent", () => {
       att_status: "SUCCEEDED",
       trigger: "SCHEDULED",
       req_headers: {},
-      req_body: "{}",
       resp_code: 200,
       resp_body: "ok",
       duration_ms: 3,

@@ -8,7 +8,7 @@ const ENDPOINT_FIELDS = `id uid tenantId url description events status disabledR
   includeChildTenants rateLimitPerSecond createdAt updatedAt deletedAt
   secrets { id fingerprint createdAt expiresAt }`;
 const ERRORS = `... on ValidationError { message fieldErrors { path message } }
-  ... on NotFoundError { message id }
+  ... on NotFoundError { message resourceId }
   ... on ConflictError { message path }`;
 
 const CREATE = `mutation ($input: CreateEndpointInput!) { createEndpoint(input: $input) { __typename
@@ -561,7 +561,7 @@ describe("deleteEndpoint", () => {
       [ROTATE, { id: endpoint.id }],
     ] as const) {
       const out = Object.values(await gqlOk(op, vars))[0] as any;
-      expect(out).toMatchObject({ __typename: "NotFoundError", id: endpoint.id });
+      expect(out).toMatchObject({ __typename: "NotFoundError", resourceId: endpoint.id });
     }
     expect((await create({ uid: "to-delete" })).__typename).toBe("CreateEndpointPayload");
   });
@@ -696,10 +696,10 @@ describe("tenancy and scopes", () => {
       [ROTATE, { id: own.endpoint.id }],
     ] as const) {
       const out = Object.values(await gqlOk(op, vars, keyB))[0] as any;
-      expect(out).toMatchObject({ __typename: "NotFoundError", id: own.endpoint.id });
+      expect(out).toMatchObject({ __typename: "NotFoundError", resourceId: own.endpoint.id });
     }
     const intoA = await create({ tenantId: a }, keyB);
-    expect(intoA).toMatchObject({ __typename: "NotFoundError", id: a });
+    expect(intoA).toMatchObject({ __typename: "NotFoundError", resourceId: a });
     // Moving an endpoint into a tenant one cannot see is refused too.
     const move = (await gqlOk(UPDATE, { id: own.endpoint.id, input: { tenantId: b } }, keyA)).updateEndpoint;
     expect(move.__typename).toBe("NotFoundError");
