@@ -152,6 +152,10 @@ function describeRange(range: string): string {
 }
 
 // Names that always mean "this machine" (RFC 6761 reserves *.localhost) plus the usual /etc/hosts aliases.
+function loopbackAllowed(policy: UrlPolicy): boolean {
+  return isBlockedAddress("127.0.0.1", policy) === null || isBlockedAddress("::1", policy) === null;
+}
+
 function isLocalhostName(host: string): boolean {
   return (
     host === "localhost" ||
@@ -224,7 +228,10 @@ export function checkEndpointUrl(raw: string, policy: UrlPolicy): UrlCheckResult
     if (range !== null) {
       return { ok: false, message: `The URL's host ${ip} is ${describeRange(range)}, which cannot be used.` };
     }
-  } else if (isLocalhostName(host) && !policy.allowInsecure) {
+  } else if (isLocalhostName(host) && !loopbackAllowed(policy)) {
+    // A localhost name is loopback whatever DNS says (RFC 6761), so it is open exactly when loopback is: in
+    // development mode, or when HOOKGATE_ALLOWED_CIDRS covers it. The addresses it resolves to are then
+    // checked like any name's (here for names that resolve, and again at every connection).
     return { ok: false, message: `The URL's host ${host} refers to this machine, which cannot be used.` };
   }
   return { ok: true, url };
