@@ -857,6 +857,14 @@ export default {
             "args": []
           },
           {
+            "name": "leaseExpiresAt",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          },
+          {
             "name": "nextAttemptAt",
             "type": {
               "kind": "SCALAR",
