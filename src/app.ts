@@ -136,7 +136,9 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
   let dispatcher: Dispatcher | null = null;
   let retention: RetentionSchedule | null = null;
   try {
-    const { firstAdminKey } = await bootstrap(app);
+    // The root tenant and admin keys are the API's: a dispatcher-only process starts delivering without
+    // waiting for them (the first API process creates them).
+    const { firstAdminKey } = role === "dispatcher" ? { firstAdminKey: null } : await bootstrap(app);
     if (role === "dispatcher" || role === "all") {
       dispatcher = createDispatcher(app);
       await dispatcher.start();
