@@ -22,13 +22,12 @@ interface Started {
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterEach(() => {
+  // The whole group, even when its leader (npm) is gone: a Hookgate orphaned by a failed test is in it.
   for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try {
-        process.kill(-c.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
+    try {
+      process.kill(-c.pid!, "SIGKILL");
+    } catch {
+      // the group is empty
     }
   }
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
