@@ -3,6 +3,7 @@ import { builder } from "./builder.js";
 import "./errors.js";
 import "./api-key.js";
 import "./tenant.js";
+import "./delivery-profile.js";
 import "./event-type.js";
 import "./endpoint.js";
 import "./event.js";

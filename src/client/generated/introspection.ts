@@ -988,6 +988,57 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "DeliveryProfile",
+        "fields": [
+          {
+            "name": "signatureHeader",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "standardWebhooksHeaders",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "userAgent",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "userAgentProduct",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "DeliveryUpdate",
         "fields": [
           {
@@ -2315,6 +2366,36 @@ export default {
             ]
           },
           {
+            "name": "updateTenantDeliveryProfile",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "UpdateTenantDeliveryProfileResult",
+                "kind": "UNION",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              },
+              {
+                "name": "tenantId",
+                "type": {
+                  "kind": "SCALAR",
+                  "name": "Any"
+                }
+              }
+            ]
+          },
+          {
             "name": "upsertEndpoint",
             "type": {
               "kind": "NON_NULL",
@@ -3321,6 +3402,18 @@ export default {
             "args": []
           },
           {
+            "name": "deliveryProfile",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "DeliveryProfile",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": []
+          },
+          {
             "name": "id",
             "type": {
               "kind": "NON_NULL",
@@ -3558,6 +3651,59 @@ export default {
           {
             "kind": "OBJECT",
             "name": "UpdateEventTypePayload"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ValidationError"
+          }
+        ]
+      },
+      {
+        "kind": "OBJECT",
+        "name": "UpdateTenantDeliveryProfilePayload",
+        "fields": [
+          {
+            "name": "deliveryProfile",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "DeliveryProfile",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "tenant",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "Tenant",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "UNION",
+        "name": "UpdateTenantDeliveryProfileResult",
+        "possibleTypes": [
+          {
+            "kind": "OBJECT",
+            "name": "ConflictError"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "NotFoundError"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "UpdateTenantDeliveryProfilePayload"
           },
           {
             "kind": "OBJECT",
