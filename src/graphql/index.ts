@@ -5,6 +5,7 @@ import "./api-key.js";
 import "./tenant.js";
 import "./event-type.js";
 import "./endpoint.js";
+import "./endpoint-health.js";
 import "./event.js";
 import "./delivery.js";
 import "./attempt.js";
