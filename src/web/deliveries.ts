@@ -28,7 +28,6 @@ export function useDeliveryStream(gql: Gql, filter: DeliveryFilter, generation: 
   const [rows, setRows] = useState<DeliveryRow[]>([]);
   const [error, setError] = useState<string | null>(null);
   const key = JSON.stringify(filter);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the filter is compared by value (key)
   useEffect(() => {
     if (!enabled) return;
     let live = true;

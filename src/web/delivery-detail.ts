@@ -24,7 +24,6 @@ export function DeliveryPanel(props: {
   const { gql, id, version, canReplay, onClose } = props;
   const [d, setD] = useState<DeliveryDetail | null>(null);
   const [notice, setNotice] = useState<Notice | null>(null);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: version is the re-read trigger
   useEffect(() => {
     let live = true;
     gql

@@ -103,7 +103,6 @@ function Dashboard({ session, onSignOut }: { session: Session; onSignOut: (messa
       .then((r) => setEndpoints(r.endpoints.edges.map((e) => e.node)))
       .catch(() => {});
   }, [gql]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload after a reconnect
   useEffect(loadEndpoints, [loadEndpoints, generation]);
 
   const stream = useDeliveryStream(gql, filter, generation, has("DELIVERIES_READ"));
