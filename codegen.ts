@@ -21,6 +21,16 @@ export const codegenConfig: CodegenConfig = {
         scalars: { DateTime: "string", JSON: "unknown", ID: "string" },
       },
     },
+    // What normalising caches need to match fragments on unions and interfaces (`... on Error`):
+    // Apollo Client's `possibleTypes`, and the minified schema urql graphcache takes.
+    "src/client/generated/possible-types.ts": {
+      plugins: ["fragment-matcher"],
+      config: { apolloClientVersion: 3, useExplicitTyping: true },
+    },
+    "src/client/generated/introspection.ts": {
+      plugins: ["urql-introspection"],
+      config: { module: "es2015" },
+    },
     // An SDK object with one method per operation, over any requester (see src/client/index.ts).
     "src/client/generated/sdk.ts": {
       plugins: ["typescript-generic-sdk"],

@@ -20,8 +20,6 @@ export class ConfigError extends Error {
 export type Role = "api" | "dispatcher" | "all";
 
 export interface Config {
-  /** "pglite" when DATABASE_URL is unset (embedded), else "postgres". */
-  databaseKind: "pglite" | "postgres";
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolSize: number;
@@ -57,6 +55,7 @@ export interface Config {
   graphiql: boolean;
   apiRateLimitPerSecond: number;
   authFailureLimitPerMinute: number;
+  persistedQueryCacheSize: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -379,6 +378,13 @@ export const OPTIONS = [
     parse: bool,
   },
   {
+    key: "persistedQueryCacheSize",
+    env: "HOOKGATE_PERSISTED_QUERIES",
+    default: "1000",
+    doc: "Automatic persisted queries (APQ) kept per process, least recently used dropped first (0 = APQ off).",
+    parse: int(0, 1_000_000),
+  },
+  {
     key: "graphiql",
     env: "HOOKGATE_GRAPHIQL",
     default: "",
@@ -412,11 +418,13 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError(opt.env, (err as Error).message);
     }
   }
-  out.databaseKind = out.databaseUrl ? "postgres" : "pglite";
   return out as Config;
 }
 
-/** Config for tests and tools: defaults, then the given overrides (already parsed). */
+/**
+ * Config for tests: defaults, then the given overrides (already parsed).
+ * @internal test fixture (knip --production ignores @internal exports; the test suite is its caller)
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({}), ...overrides };
 }

@@ -4,6 +4,8 @@ import { getSdk } from "./generated/sdk.js";
 
 export { verifyWebhook, WebhookVerificationError } from "../signing/index.js";
 export * from "./generated/graphql.js";
+export { default as introspection } from "./generated/introspection.js";
+export { possibleTypes } from "./possible-types.js";
 export type Sdk = ReturnType<typeof getSdk>;
 
 export interface HookgateClientOptions {

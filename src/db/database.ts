@@ -1,13 +1,22 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import pRetry from "p-retry";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { AvailabilityMonitor, DatabaseUnavailableError, isUnavailableError } from "./availability.js";
+import { CONNECT_TIMEOUT_MS, Listener } from "./listener.js";
 import { SignalSender } from "./signal-sender.js";
 
 export type { PrismaClient };
+
+/** What /ready reports about the database (see AvailabilityMonitor). */
+export interface DatabaseHealth {
+  /** False while the database is known to be unreachable (requests are refused as UNAVAILABLE). */
+  reachable: boolean;
+  /** False while this process's LISTEN connection is down and being re-established. */
+  listening: boolean;
+}
 
 /**
  * One handle on the database, embedded (PGlite) or PostgreSQL. Prisma serves the domain
@@ -41,6 +50,13 @@ export interface Database {
    * BEGIN/COMMIT). On PGlite there is only one connection: other queries wait meanwhile.
    */
   withConnection<T>(fn: (query: RawQuery) => Promise<T>): Promise<T>;
+  /**
+   * Whether the database is reachable and live signals flow. Errors of the raw paths (`query`,
+   * `exec`, `withConnection`, `listen`) that mean the database is away are thrown as
+   * DatabaseUnavailableError (no driver message); while it is known to be down they are thrown
+   * at once, without waiting for a connection.
+   */
+  health(): DatabaseHealth;
   /** The connection pool's state now (metrics); null on PGlite, which has one connection and no pool. */
   poolStats(): PoolStats | null;
   close(): Promise<void>;
@@ -103,14 +119,20 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   const db = pglite;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   let closed = false;
+  // The embedded database is this process: it is away only once closed.
+  const guard = () => {
+    if (closed) throw new DatabaseUnavailableError();
+  };
   return {
     kind: "pglite",
     prisma,
     poolStats: () => null,
     async query<T>(sql: string, params?: unknown[]) {
+      guard();
       const res = await db.query<T>(sql, params as unknown[] | undefined);
       return res.rows;
     },
+    health: () => ({ reachable: !closed, listening: !closed }),
     async exec(sql: string) {
       await db.exec(sql);
     },
@@ -144,48 +166,74 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
 
 type DriverDatabase = Omit<Database, "signal" | "flushSignals">;
 
+/**
+ * A pg.Pool that refuses at once while the database is known to be down (instead of every
+ * caller waiting on its own failed connect), and reports failed connects and dropped idle
+ * connections to the monitor. Prisma's adapter goes through connect() too.
+ */
+class GuardedPool extends pg.Pool {
+  monitor: AvailabilityMonitor | undefined;
+
+  // pg-pool overloads connect() (callback and promise forms): both are kept.
+  override connect(cb?: any): any {
+    const refusal = this.monitor?.refusal();
+    if (refusal) {
+      if (cb) return void process.nextTick(cb, refusal);
+      return Promise.reject(refusal);
+    }
+    if (cb) {
+      return super.connect((err, client, done) => {
+        if (err) this.monitor?.observe(err);
+        cb(err, client, done);
+      });
+    }
+    return super.connect().catch((err: unknown) => {
+      this.monitor?.observe(err);
+      throw err;
+    });
+  }
+}
+
+/** Errors of the raw paths: connection failures become the typed, retryable error (no driver text). */
+function masked(monitor: AvailabilityMonitor, err: unknown): unknown {
+  monitor.observe(err);
+  return isUnavailableError(err) ? new DatabaseUnavailableError() : err;
+}
+
 async function openPostgres(
   url: string,
   poolSize: number,
   onError?: (err: Error) => void,
 ): Promise<DriverDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  pool.on("error", (err) => onError?.(err));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  const listeners = new Map<string, Set<(payload: string) => void>>();
-  let listenClient: pg.Client | undefined;
-  let connecting: Promise<pg.Client> | undefined;
-  let closed = false;
-
-  // One dedicated connection carries every LISTEN of this process. If it drops, it is
-  // re-established (p-retry with backoff) and every channel is listened to again.
-  const connectListener = (): Promise<pg.Client> => {
-    connecting ??= pRetry(
-      async () => {
-        const client = new pg.Client({ connectionString: url });
-        client.on("notification", (msg) => {
-          for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? "");
-        });
-        client.on("error", (err) => {
-          onError?.(err);
-          if (listenClient === client) {
-            listenClient = undefined;
-            connecting = undefined;
-            client.end().catch(() => {});
-            if (!closed && listeners.size > 0) connectListener().catch((e) => onError?.(e));
-          }
-        });
+  const pool = new GuardedPool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  const monitor = new AvailabilityMonitor({
+    probe: async () => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+      client.on("error", () => {});
+      try {
         await client.connect();
-        for (const channel of listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-        listenClient = client;
-        return client;
-      },
-      { retries: 8, minTimeout: 100, maxTimeout: 5000, shouldRetry: () => !closed },
-    );
-    return connecting;
-  };
+        await client.query("SELECT 1");
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+    onChange: (reachable) => {
+      if (!reachable) onError?.(new DatabaseUnavailableError());
+    },
+  });
+  pool.monitor = monitor;
+  pool.on("error", (err) => {
+    monitor.observe(err);
+    onError?.(err);
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const listener = new Listener(url, monitor, onError);
 
-  // Fail fast on an unreachable database with the driver's own message.
+  // Fail fast on an unreachable database with the driver's own message (at start, for the operator).
   await pool.query("SELECT 1");
 
   return {
@@ -197,47 +245,46 @@ async function openPostgres(
       waiting: pool.waitingCount,
     }),
     async query<T>(sql: string, params?: unknown[], prepareAs?: string) {
-      const res = prepareAs
-        ? await pool.query({ name: prepareAs, text: sql, values: params })
-        : await pool.query(sql, params as unknown[] | undefined);
-      return res.rows as T[];
+      try {
+        const res = prepareAs
+          ? await pool.query({ name: prepareAs, text: sql, values: params })
+          : await pool.query(sql, params as unknown[] | undefined);
+        return res.rows as T[];
+      } catch (err) {
+        throw masked(monitor, err);
+      }
     },
     async exec(sql: string) {
-      await pool.query(sql);
-    },
-    async listen(channel, onPayload) {
-      let set = listeners.get(channel);
-      const first = !set;
-      if (!set) {
-        set = new Set();
-        listeners.set(channel, set);
+      try {
+        await pool.query(sql);
+      } catch (err) {
+        throw masked(monitor, err);
       }
-      set.add(onPayload);
-      const client = await connectListener();
-      if (first && listenClient === client) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      return async () => {
-        const s = listeners.get(channel);
-        if (!s) return;
-        s.delete(onPayload);
-        if (s.size === 0) {
-          listeners.delete(channel);
-          if (listenClient && !closed) await listenClient.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
-        }
-      };
     },
+    listen: (channel, onPayload) => listener.listen(channel, onPayload),
     async notify(channel, payload) {
-      await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+      try {
+        await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+      } catch (err) {
+        throw masked(monitor, err);
+      }
     },
+    health: () => ({ reachable: monitor.reachable, listening: listener.healthy }),
     async withConnection(fn) {
-      const conn = await pool.connect();
+      let conn: pg.PoolClient;
+      try {
+        conn = await pool.connect();
+      } catch (err) {
+        throw masked(monitor, err);
+      }
       let broken = false;
       try {
         return await fn(async <T>(sql: string, params?: unknown[]) => {
           try {
             return (await conn.query(sql, params as unknown[] | undefined)).rows as T[];
           } catch (err) {
-            if (!(err as { code?: string }).code) broken = true;
-            throw err;
+            if (!(err as { code?: string }).code || isUnavailableError(err)) broken = true;
+            throw masked(monitor, err);
           }
         });
       } finally {
@@ -246,12 +293,8 @@ async function openPostgres(
       }
     },
     async close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      const client = listenClient;
-      listenClient = undefined;
-      await client?.end().catch(() => {});
+      monitor.close();
+      await listener.close();
       await prisma.$disconnect();
       await pool.end();
     },

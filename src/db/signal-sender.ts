@@ -29,8 +29,6 @@ export class SignalSender {
   private queue: [channel: string, payload: string][] = [];
   private running: Promise<void> | null = null;
   private closed = false;
-  /** Statements sent, for tests and metrics. */
-  batches = 0;
 
   constructor(
     private readonly query: SignalQuery,
@@ -62,7 +60,6 @@ export class SignalSender {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, SIGNAL_BATCH_MAX);
         try {
-          this.batches++;
           await this.query(
             SEND_SQL,
             [batch.map((s) => s[0]), batch.map((s) => s[1])],

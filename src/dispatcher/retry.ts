@@ -1,7 +1,9 @@
 /**
  * Retry timing, pure and deterministic given `random` and `now`, so it is unit-tested on its own.
  * The schedule lives in config and the next attempt time in the database; nothing here keeps state.
+ * Also the in-process retries of transient database errors around the dispatcher's statements.
  */
+import pRetry from "p-retry";
 
 export interface RetryPolicy {
   /** Delays before each retry after the first (immediate) attempt. */
@@ -66,4 +68,49 @@ export function parseRetryAfter(
   const at = Date.parse(s);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - now);
+}
+
+/**
+ * Runs a statement, retrying transient database errors with backoff (p-retry). The first try runs
+ * bare: this wraps every statement of the hot path, and the happy path needs no retry machinery.
+ * Nothing is retried once `crashed()` (a crashed dispatcher writes nothing more).
+ */
+export async function retryTransient<T>(
+  fn: () => Promise<T>,
+  opts: { retries: number; minTimeout: number; maxTimeout?: number },
+  crashed: () => boolean,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!isTransientDbError(err) || crashed() || opts.retries < 1) throw err;
+  }
+  await new Promise((resolve) => setTimeout(resolve, opts.minTimeout));
+  return pRetry(fn, {
+    ...opts,
+    retries: opts.retries - 1,
+    minTimeout: opts.minTimeout * 2,
+    shouldRetry: ({ error }) => isTransientDbError(error) && !crashed(),
+  });
+}
+
+/** Connection-level and serialization failures: worth retrying in-process. Anything else is a bug. */
+function isTransientDbError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  if (!code) {
+    const msg = String((err as Error)?.message ?? "");
+    return /connection|terminat|timeout|ECONN|EPIPE/i.test(msg);
+  }
+  return (
+    code.startsWith("08") || // connection exception
+    code === "40001" || // serialization failure
+    code === "40P01" || // deadlock
+    code === "57P01" || // admin shutdown
+    code === "57P03" || // cannot connect now
+    code === "53300" || // too many connections
+    code === "ECONNRESET" ||
+    code === "ECONNREFUSED" ||
+    code === "EPIPE" ||
+    code === "ETIMEDOUT"
+  );
 }

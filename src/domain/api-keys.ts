@@ -53,6 +53,20 @@ export async function createApiKey(
   return { apiKey, key: generated.key };
 }
 
+export interface ApiKeyListFilter {
+  tenantId?: string | null;
+  revoked?: boolean | null;
+}
+
+/** Prisma `where` for listing keys: the actor's tenant subtree only, whatever the filter names. */
+export function apiKeyListWhere(actor: Actor, filter: ApiKeyListFilter) {
+  return {
+    tenant: visibleTenants(actor),
+    ...(filter.tenantId != null ? { tenantId: filter.tenantId } : {}),
+    ...(filter.revoked == null ? {} : { revokedAt: filter.revoked ? { not: null } : null }),
+  };
+}
+
 export async function revokeApiKey(app: App, actor: Actor, id: string): Promise<ApiKey> {
   const found = hasPrefix(id, "apiKey")
     ? await app.prisma.apiKey.findFirst({ where: { id, tenant: visibleTenants(actor) } })

@@ -1,7 +1,7 @@
 import type { Delivery } from "../generated/prisma/client.js";
 import { resolveAndCheckUrl } from "../security/url-policy.js";
 import type { Actor, App } from "./app.js";
-import { findVisibleEndpoint } from "./endpoints.js";
+import { type EndpointRef, requireLiveEndpoint } from "./endpoints.js";
 import { ConflictError, FieldErrors, NotFoundError, ValidationError } from "./errors.js";
 import { eventTypeNameProblem, findVisibleEventType } from "./event-types.js";
 import { insertEventWithDeliveries } from "./events.js";
@@ -20,11 +20,10 @@ export const RECOVER_MAX_WINDOW_MS = 30 * 24 * 3600_000;
 export async function testEndpoint(
   app: App,
   actor: Actor,
-  endpointId: string,
+  ref: EndpointRef,
   eventType: string,
 ): Promise<Delivery> {
-  const endpoint = await findVisibleEndpoint(app, actor, endpointId);
-  if (!endpoint || endpoint.deletedAt) throw new NotFoundError("Endpoint", endpointId);
+  const endpoint = await requireLiveEndpoint(app, actor, ref);
   const problem = eventTypeNameProblem(eventType);
   if (problem) throw ValidationError.field("eventType", problem);
   const tenant = await app.prisma.tenant.findUniqueOrThrow({ where: { id: endpoint.tenantId } });
@@ -127,7 +126,7 @@ export async function replayDelivery(
 export async function recoverEndpoint(
   app: App,
   actor: Actor,
-  endpointId: string,
+  ref: EndpointRef,
   since: Date,
   until?: Date | null,
 ): Promise<number> {
@@ -139,8 +138,7 @@ export async function recoverEndpoint(
   else if (end.getTime() - since.getTime() > RECOVER_MAX_WINDOW_MS)
     errors.add("since", "the window from since to until must be at most 30 days");
   errors.throwIfAny();
-  const endpoint = await findVisibleEndpoint(app, actor, endpointId);
-  if (!endpoint || endpoint.deletedAt) throw new NotFoundError("Endpoint", endpointId);
+  const endpoint = await requireLiveEndpoint(app, actor, ref);
   if (endpoint.status !== "ENABLED") {
     throw new ConflictError("The endpoint is disabled; enable it before recovering its deliveries");
   }

@@ -25,6 +25,8 @@ export interface EventFilter extends TimeRange {
 
 export interface DeliveryFilter extends TimeRange {
   endpointId?: string | null;
+  /** The endpoint with this uid in `tenantId` (default: the caller's tenant). */
+  endpointUid?: string | null;
   eventId?: string | null;
   eventType?: string | null;
   status?: readonly DeliveryStatus[] | null;
@@ -34,6 +36,9 @@ export interface DeliveryFilter extends TimeRange {
 export interface AttemptFilter extends TimeRange {
   deliveryId?: string | null;
   endpointId?: string | null;
+  endpointUid?: string | null;
+  eventType?: string | null;
+  tenantId?: string | null;
   status?: readonly AttemptStatus[] | null;
 }
 
@@ -47,18 +52,48 @@ export async function tenantScope(
   app: App,
   actor: Actor,
   tenantId?: string | null,
-): Promise<{ path: string; exact: boolean } | null> {
-  if (tenantId == null) return { path: actor.tenantPath, exact: false };
-  if (tenantId === actor.tenantId) return { path: actor.tenantPath, exact: true };
+): Promise<TenantScope | null> {
+  if (tenantId == null) return { id: actor.tenantId, path: actor.tenantPath, exact: false };
+  if (tenantId === actor.tenantId) return { id: actor.tenantId, path: actor.tenantPath, exact: true };
   const tenant = await app.prisma.tenant.findFirst({
     where: { id: tenantId, ...visibleTenants(actor) },
-    select: { path: true },
+    select: { id: true, path: true },
   });
-  return tenant ? { path: tenant.path, exact: true } : null;
+  return tenant ? { id: tenant.id, path: tenant.path, exact: true } : null;
 }
 
-function tenantWhere(scope: { path: string; exact: boolean }): Prisma.TenantWhereInput {
-  return scope.exact ? { path: scope.path } : { path: { startsWith: scope.path } };
+export interface TenantScope {
+  /** The tenant named (or the caller's own when none was). */
+  id: string;
+  path: string;
+  /** Only that tenant (true), or it and its descendants. */
+  exact: boolean;
+}
+
+/**
+ * One tenant is a plain tenant_id equality (so the (tenant_id, ...) indexes serve it); a
+ * subtree goes through the tenants' paths.
+ */
+function tenantWhere(scope: TenantScope): { tenantId: string } | { tenant: Prisma.TenantWhereInput } {
+  return scope.exact ? { tenantId: scope.id } : { tenant: { path: { startsWith: scope.path } } };
+}
+
+/**
+ * The endpoint ids a filter's endpointId/endpointUid allow: undefined for "any", [] for none.
+ * A uid is looked up in the scope's tenant (uids are unique per tenant among live endpoints).
+ */
+export async function filterEndpointId(
+  app: App,
+  scope: TenantScope,
+  filter: { endpointId?: string | null; endpointUid?: string | null },
+): Promise<string | null | undefined> {
+  if (filter.endpointUid == null) return filter.endpointId ?? undefined;
+  const found = await app.prisma.endpoint.findFirst({
+    where: { tenantId: scope.id, uid: filter.endpointUid },
+    select: { id: true },
+  });
+  if (!found || (filter.endpointId != null && filter.endpointId !== found.id)) return null;
+  return found.id;
 }
 
 function createdAt(range: TimeRange): { createdAt?: Prisma.DateTimeFilter } {
@@ -84,7 +119,7 @@ export async function eventWhere(
   const scope = await tenantScope(app, actor, filter.tenantId);
   if (scope === null) return NOTHING;
   return {
-    tenant: tenantWhere(scope),
+    ...tenantWhere(scope),
     ...(filter.type != null ? { type: filter.type } : {}),
     ...(filter.test != null ? { test: filter.test } : {}),
     ...(filter.idempotencyKey != null ? { idempotencyKey: filter.idempotencyKey } : {}),
@@ -99,9 +134,11 @@ export async function deliveryWhere(
 ): Promise<Prisma.DeliveryWhereInput> {
   const scope = await tenantScope(app, actor, filter.tenantId);
   if (scope === null) return NOTHING;
+  const endpointId = await filterEndpointId(app, scope, filter);
+  if (endpointId === null) return NOTHING;
   return {
-    tenant: tenantWhere(scope),
-    ...(filter.endpointId != null ? { endpointId: filter.endpointId } : {}),
+    ...tenantWhere(scope),
+    ...(endpointId !== undefined ? { endpointId } : {}),
     ...(filter.eventId != null ? { eventId: filter.eventId } : {}),
     ...(filter.eventType != null ? { eventType: filter.eventType } : {}),
     ...(statusIn(filter.status) ? { status: statusIn(filter.status) } : {}),
@@ -109,11 +146,22 @@ export async function deliveryWhere(
   };
 }
 
-export function attemptWhere(actor: Actor, filter: AttemptFilter = {}): Prisma.AttemptWhereInput {
+export async function attemptWhere(
+  app: App,
+  actor: Actor,
+  filter: AttemptFilter = {},
+): Promise<Prisma.AttemptWhereInput> {
+  const scope = await tenantScope(app, actor, filter.tenantId);
+  if (scope === null) return NOTHING;
+  const endpointId = await filterEndpointId(app, scope, filter);
+  if (endpointId === null) return NOTHING;
   return {
-    delivery: { tenant: visibleTenants(actor) },
+    delivery: {
+      ...tenantWhere(scope),
+      ...(filter.eventType != null ? { eventType: filter.eventType } : {}),
+    },
     ...(filter.deliveryId != null ? { deliveryId: filter.deliveryId } : {}),
-    ...(filter.endpointId != null ? { endpointId: filter.endpointId } : {}),
+    ...(endpointId !== undefined ? { endpointId } : {}),
     ...(statusIn(filter.status) ? { status: statusIn(filter.status) } : {}),
     ...createdAt(filter),
   };

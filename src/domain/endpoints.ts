@@ -6,7 +6,7 @@ import type { Actor, App } from "./app.js";
 import { ConflictError, FieldErrors, NotFoundError } from "./errors.js";
 import { eventTypeNameProblem, findVisibleEventTypes, isValidEventTypeName } from "./event-types.js";
 import { hasPrefix, newId } from "./ids.js";
-import { resolveTenant, visibleTenants } from "./tenants.js";
+import { resolveTenant, resolveTenantRef, visibleTenants } from "./tenants.js";
 
 export const ENDPOINT_DESCRIPTION_MAX = 1024;
 export const ENDPOINT_EVENTS_MAX = 100;
@@ -29,12 +29,6 @@ export function eventFilterCandidates(name: string): string[] {
   const out = [name, "*"];
   for (let i = name.indexOf("."); i !== -1; i = name.indexOf(".", i + 1)) out.push(`${name.slice(0, i)}.*`);
   return out;
-}
-
-/** The same rule in memory. */
-export function endpointMatchesEvent(filters: readonly string[], name: string): boolean {
-  const candidates = new Set(eventFilterCandidates(name));
-  return filters.some((f) => candidates.has(f));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,14 +59,6 @@ function encodeHeaders(app: App, headers: HeaderInput[]): StoredHeader[] {
   );
 }
 
-/** Plaintext headers to send, for the dispatcher. */
-export function decodeEndpointHeaders(app: App, json: unknown): HeaderInput[] {
-  return storedHeaders(json).map((h) => ({
-    name: h.name,
-    value: h.encrypted ? app.cipher.decrypt(h.value) : h.value,
-  }));
-}
-
 /** Headers as the API shows them: sensitive values replaced by "[REDACTED]", nothing decrypted. */
 export function redactedEndpointHeaders(json: unknown): HeaderInput[] {
   return storedHeaders(json).map((h) => ({
@@ -84,16 +70,6 @@ export function redactedEndpointHeaders(json: unknown): HeaderInput[] {
 /** Prisma `where` for secrets that sign right now. */
 export function validSecretWhere(now = new Date()): Prisma.EndpointSecretWhereInput {
   return { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
-}
-
-/** Plaintext signing secrets of an endpoint that are valid now, newest first (for the dispatcher). */
-export async function validSecrets(app: App, endpointId: string): Promise<string[]> {
-  const rows = await app.prisma.endpointSecret.findMany({
-    where: { endpointId, ...validSecretWhere() },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    select: { ciphertext: true },
-  });
-  return rows.map((r) => app.cipher.decrypt(r.ciphertext));
 }
 
 function secretRow(app: App, secret: string) {
@@ -279,9 +255,50 @@ export async function findVisibleEndpoint(app: App, actor: Actor, id: string): P
   return app.prisma.endpoint.findFirst({ where: { id, tenant: visibleTenants(actor) } });
 }
 
-async function requireLiveEndpoint(app: App, actor: Actor, id: string): Promise<Endpoint> {
-  const found = await findVisibleEndpoint(app, actor, id);
-  if (!found || found.deletedAt) throw new NotFoundError("Endpoint", id);
+/**
+ * How an operation names an endpoint: its id, or its uid within `tenantId` (default: the
+ * caller's tenant). A plain string is an id.
+ */
+export type EndpointRef = string | { id?: string | null; uid?: string | null; tenantId?: string | null };
+
+/** The ref's one key, or a ValidationError when it gives both or neither (or a malformed uid). */
+function checkEndpointRef(ref: EndpointRef): { id: string } | { uid: string; tenantId: string | null } {
+  if (typeof ref === "string") return { id: ref };
+  const errors = new FieldErrors();
+  if ((ref.id == null) === (ref.uid == null)) {
+    errors.add(ref.id == null ? "id" : "uid", "give exactly one of id or uid");
+  } else if (ref.id != null && ref.tenantId != null) {
+    errors.add("tenantId", "tenantId goes with uid (an id names one endpoint already)");
+  } else if (ref.uid != null) {
+    if (ref.uid.length === 0 || ref.uid.length > ENDPOINT_UID_MAX) {
+      errors.add("uid", `uid must be 1 to ${ENDPOINT_UID_MAX} characters`);
+    } else if (!UID_RE.test(ref.uid)) {
+      errors.add("uid", "uid may contain only letters, digits and _ . : -");
+    }
+  }
+  errors.throwIfAny();
+  return ref.id != null ? { id: ref.id } : { uid: ref.uid!, tenantId: ref.tenantId ?? null };
+}
+
+/**
+ * The endpoint a ref names among those the actor can see, deleted ones included (a uid names
+ * live ones only: deleting releases it). Throws ValidationError for a malformed ref, and
+ * NotFoundError when tenantId names a tenant the actor cannot see.
+ */
+export async function findEndpointByRef(app: App, actor: Actor, ref: EndpointRef): Promise<Endpoint | null> {
+  const key = checkEndpointRef(ref);
+  if ("id" in key) return findVisibleEndpoint(app, actor, key.id);
+  const tenant = await resolveTenantRef(app, actor, key.tenantId);
+  return app.prisma.endpoint.findFirst({ where: { tenantId: tenant.id, uid: key.uid, deletedAt: null } });
+}
+
+/** The live endpoint a ref names, else NotFoundError naming the id or uid that was given. */
+export async function requireLiveEndpoint(app: App, actor: Actor, ref: EndpointRef): Promise<Endpoint> {
+  const found = await findEndpointByRef(app, actor, ref);
+  if (!found || found.deletedAt) {
+    const given = typeof ref === "string" ? ref : (ref.id ?? ref.uid ?? "");
+    throw new NotFoundError("Endpoint", given);
+  }
   return found;
 }
 
@@ -427,10 +444,10 @@ export async function upsertEndpoint(
 export async function updateEndpoint(
   app: App,
   actor: Actor,
-  id: string,
+  ref: EndpointRef,
   input: UpdateEndpointInput,
 ): Promise<Endpoint> {
-  const existing = await requireLiveEndpoint(app, actor, id);
+  const existing = await requireLiveEndpoint(app, actor, ref);
   const errors = new FieldErrors();
   checkPlainFields(errors, input);
   // Moving to another tenant re-checks the kept filters against what that tenant can use.
@@ -482,8 +499,8 @@ export async function updateEndpoint(
  * Soft delete: the row, its attempts and deliveries stay readable; no new deliveries are made for it. The uid
  * is released so the tenant can create (or upsert) a new endpoint under it.
  */
-export async function deleteEndpoint(app: App, actor: Actor, id: string): Promise<Endpoint> {
-  const existing = await requireLiveEndpoint(app, actor, id);
+export async function deleteEndpoint(app: App, actor: Actor, ref: EndpointRef): Promise<Endpoint> {
+  const existing = await requireLiveEndpoint(app, actor, ref);
   return app.prisma.endpoint.update({
     where: { id: existing.id },
     data: { deletedAt: new Date(), uid: null },
@@ -520,7 +537,7 @@ async function rotateInTx(
 export async function rotateEndpointSecret(
   app: App,
   actor: Actor,
-  id: string,
+  ref: EndpointRef,
   input: RotateSecretInput = {},
 ): Promise<{ endpoint: Endpoint; secret: string }> {
   const errors = new FieldErrors();
@@ -530,7 +547,7 @@ export async function rotateEndpointSecret(
   }
   const graceMs = checkGrace(app, errors, input.gracePeriodSeconds);
   errors.throwIfAny();
-  const existing = await requireLiveEndpoint(app, actor, id);
+  const existing = await requireLiveEndpoint(app, actor, ref);
   const secret = input.secret ?? generateSecret();
   await app.prisma.$transaction((tx) => rotateInTx(app, tx, existing.id, secret, graceMs));
   const endpoint = await app.prisma.endpoint.findUniqueOrThrow({ where: { id: existing.id } });

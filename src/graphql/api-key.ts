@@ -1,8 +1,9 @@
-import { createApiKey, revokeApiKey } from "../domain/api-keys.js";
+import { apiKeyListWhere, createApiKey, revokeApiKey } from "../domain/api-keys.js";
 import { ApiKeyScope } from "../generated/prisma/enums.js";
 import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
+import { OFFSET_ARGS, pagination, withOffset } from "./pagination.js";
 
 export const ApiKeyScopeEnum = builder.enumType(ApiKeyScope, {
   name: "ApiKeyScope",
@@ -23,6 +24,37 @@ export const ApiKeyRef = builder.prismaObject("ApiKey", {
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
+
+const ApiKeyFilter = builder.inputType("ApiKeyFilter", {
+  fields: (t) => ({
+    tenantId: t.id({ description: "Only this tenant's keys (default: every tenant the caller reaches)." }),
+    revoked: t.boolean({ description: "true: only revoked keys; false: only keys not revoked." }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  apiKeys: t.prismaConnection(
+    {
+      type: "ApiKey",
+      cursor: "id",
+      ...pagination(),
+      description:
+        "API keys of the caller's tenant and its descendants, oldest first: metadata only, never the key.",
+      authScopes: { scope: "ADMIN" },
+      args: { filter: t.arg({ type: ApiKeyFilter }), ...OFFSET_ARGS },
+      totalCount: (_parent, args, ctx) =>
+        ctx.app.prisma.apiKey.count({ where: apiKeyListWhere(requireActor(ctx), args.filter ?? {}) }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.app.prisma.apiKey.findMany({
+          ...withOffset(query, args),
+          where: apiKeyListWhere(requireActor(ctx), args.filter ?? {}),
+          orderBy: { id: "asc" },
+        }),
+    },
+    { name: "ApiKeyConnection" },
+    { name: "ApiKeyEdge" },
+  ),
+}));
 
 const CreateApiKeyInput = builder.inputType("CreateApiKeyInput", {
   fields: (t) => ({

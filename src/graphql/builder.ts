@@ -19,9 +19,8 @@ export const DEFAULT_PAGE_SIZE = 20;
 
 export interface GraphQLContext {
   app: App;
-  /** The authenticated caller, or null (then authError may say why). */
+  /** The authenticated caller, or null when no key was sent (a key that fails refuses the request). */
   actor: Actor | null;
-  authError: string | null;
   requestId: string;
 }
 
@@ -63,12 +62,9 @@ export const builder = new SchemaBuilder<{
     }),
     unauthorizedError: (_parent, ctx, _info, result) => {
       if (!ctx.actor) {
-        return new GraphQLError(
-          ctx.authError ?? "Authentication required: send Authorization: Bearer <api key>",
-          {
-            extensions: { code: "UNAUTHENTICATED" },
-          },
-        );
+        return new GraphQLError("Authentication required: send Authorization: Bearer <api key>", {
+          extensions: { code: "UNAUTHENTICATED" },
+        });
       }
       const scopes = requiredScopes(result.failure);
       const needed = scopes.length > 0 ? ` (requires ${scopes.join(" or ")})` : "";

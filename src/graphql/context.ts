@@ -5,7 +5,7 @@ import type { GraphQLContext } from "./builder.js";
 /** The caller; fields reach this only behind an authScopes check, so null is a wiring bug. */
 export function requireActor(ctx: GraphQLContext): Actor {
   if (!ctx.actor) {
-    throw new GraphQLError(ctx.authError ?? "Authentication required", {
+    throw new GraphQLError("Authentication required: send Authorization: Bearer <api key>", {
       extensions: { code: "UNAUTHENTICATED" },
     });
   }

@@ -83,6 +83,9 @@ export const DeliveryFilterInput = builder.inputType("DeliveryFilter", {
     "Shared by deliveries and deliveryUpdated. since/until apply to queries only (deliveryUpdated refuses them).",
   fields: (t) => ({
     endpointId: t.id(),
+    endpointUid: t.string({
+      description: "The endpoint with this uid in tenantId (default: the caller's tenant).",
+    }),
     eventId: t.id(),
     eventType: t.string({ description: "Exact event type name." }),
     status: t.field({
@@ -102,6 +105,13 @@ export const AttemptFilterInput = builder.inputType("AttemptFilter", {
   fields: (t) => ({
     deliveryId: t.id(),
     endpointId: t.id(),
+    endpointUid: t.string({
+      description: "The endpoint with this uid in tenantId (default: the caller's tenant).",
+    }),
+    eventType: t.string({ description: "Exact event type name of the attempted event." }),
+    tenantId: t.id({
+      description: "Only this tenant's (default: the caller's tenant and all its descendants).",
+    }),
     status: t.field({ type: [AttemptStatusEnum], description: "Any of these statuses." }),
     since: t.field({ type: "DateTime", description: "Made at or after (inclusive)." }),
     until: t.field({ type: "DateTime", description: "Made before (exclusive)." }),
@@ -186,12 +196,12 @@ builder.queryFields((t) => ({
       description: "HTTP attempts of deliveries in the caller's tenant subtree, newest first.",
       authScopes: { scope: "DELIVERIES_READ" },
       args: { ...OFFSET_ARGS, filter: t.arg({ type: AttemptFilterInput }) },
-      totalCount: (_parent, args, ctx) =>
-        ctx.app.prisma.attempt.count({ where: attemptFilterWhere(args.filter, ctx) }),
-      resolve: (query, _root, args, ctx) =>
+      totalCount: async (_parent, args, ctx) =>
+        ctx.app.prisma.attempt.count({ where: await attemptFilterWhere(args.filter, ctx) }),
+      resolve: async (query, _root, args, ctx) =>
         ctx.app.prisma.attempt.findMany({
           ...withOffset(query, args),
-          where: attemptFilterWhere(args.filter, ctx),
+          where: await attemptFilterWhere(args.filter, ctx),
           orderBy: { id: "desc" },
         }),
     },
@@ -218,6 +228,7 @@ function eventFilterWhere(filter: EventFilterArg, ctx: Ctx) {
 export function deliveryFilterOf(filter: DeliveryFilterArg) {
   return {
     endpointId: filter?.endpointId ?? null,
+    endpointUid: filter?.endpointUid ?? null,
     eventId: filter?.eventId ?? null,
     eventType: filter?.eventType,
     status: filter?.status,
@@ -232,9 +243,12 @@ function deliveryFilterWhere(filter: DeliveryFilterArg, ctx: Ctx) {
 }
 
 function attemptFilterWhere(filter: AttemptFilterArg, ctx: Ctx) {
-  return attemptWhere(requireActor(ctx), {
+  return attemptWhere(ctx.app, requireActor(ctx), {
     deliveryId: filter?.deliveryId ?? null,
     endpointId: filter?.endpointId ?? null,
+    endpointUid: filter?.endpointUid ?? null,
+    eventType: filter?.eventType,
+    tenantId: filter?.tenantId ?? null,
     status: filter?.status,
     since: filter?.since,
     until: filter?.until,

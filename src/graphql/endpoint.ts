@@ -1,8 +1,9 @@
+import { GraphQLError } from "graphql";
 import {
   createEndpoint,
   deleteEndpoint,
   endpointListWhere,
-  findVisibleEndpoint,
+  findEndpointByRef,
   type HeaderInput,
   redactedEndpointHeaders,
   rotateEndpointSecret,
@@ -10,6 +11,7 @@ import {
   upsertEndpoint,
   validSecretWhere,
 } from "../domain/endpoints.js";
+import { NotFoundError, ValidationError } from "../domain/errors.js";
 import { EndpointStatus } from "../generated/prisma/enums.js";
 import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
@@ -27,7 +29,7 @@ const EndpointHeader = builder.simpleObject("EndpointHeader", {
   }),
 });
 
-export const EndpointSecretInfoRef = builder.prismaObject("EndpointSecret", {
+builder.prismaObject("EndpointSecret", {
   name: "EndpointSecretInfo",
   description: "A signing secret's metadata. The secret itself is only ever shown when it is created.",
   fields: (t) => ({
@@ -96,15 +98,42 @@ const EndpointFilter = builder.inputType("EndpointFilter", {
   }),
 });
 
+/**
+ * How operations name an endpoint: `id`, or `uid` (+ `tenantId`). `id` was required before uids
+ * were accepted; it is optional now, which existing documents (`$id: ID!`) still satisfy.
+ */
+export const ENDPOINT_REF_ARGS = builder.args((t) => ({
+  id: t.id({ description: "The endpoint's id; or give uid instead (exactly one of the two)." }),
+  uid: t.string({ description: "The endpoint's uid in tenantId; or give id instead." }),
+  tenantId: t.id({ description: "With uid: the tenant whose uid it is (default: the caller's)." }),
+}));
+
+/** The ref the domain takes, from ENDPOINT_REF_ARGS' values. */
+export function endpointRef(args: { id?: string | null; uid?: string | null; tenantId?: string | null }) {
+  return { id: args.id ?? null, uid: args.uid ?? null, tenantId: args.tenantId ?? null };
+}
+
 builder.queryFields((t) => ({
   endpoint: t.prismaField({
     type: "Endpoint",
     nullable: true,
-    description: "An endpoint of the caller's tenant or a descendant, deleted ones included; null otherwise.",
+    description:
+      "An endpoint of the caller's tenant or a descendant by id (deleted ones included) or by uid (live ones); null otherwise.",
     authScopes: { scope: "ENDPOINTS_READ" },
-    args: { id: t.arg.id({ required: true }) },
+    args: ENDPOINT_REF_ARGS,
     resolve: async (query, _root, args, ctx) => {
-      const found = await findVisibleEndpoint(ctx.app, requireActor(ctx), args.id);
+      let found: { id: string } | null;
+      try {
+        found = await findEndpointByRef(ctx.app, requireActor(ctx), endpointRef(args));
+      } catch (err) {
+        if (err instanceof NotFoundError) return null;
+        if (err instanceof ValidationError) {
+          throw new GraphQLError(err.message, {
+            extensions: { code: "BAD_USER_INPUT", argument: err.fieldErrors[0]?.path },
+          });
+        }
+        throw err;
+      }
       return found && ctx.app.prisma.endpoint.findUnique({ ...query, where: { id: found.id } });
     },
   }),
@@ -267,11 +296,11 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "ENDPOINTS_WRITE" },
     errors: MUTATION_ERRORS,
     args: {
-      id: t.arg.id({ required: true }),
+      ...ENDPOINT_REF_ARGS,
       input: t.arg({ type: UpdateEndpointInput, required: true }),
     },
     resolve: async (_root, args, ctx) => ({
-      endpoint: await updateEndpoint(ctx.app, requireActor(ctx), args.id, {
+      endpoint: await updateEndpoint(ctx.app, requireActor(ctx), endpointRef(args), {
         ...args.input,
         headers: headers(args.input.headers),
         tenantId: args.input.tenantId ?? null,
@@ -283,9 +312,9 @@ builder.mutationFields((t) => ({
     description: "Soft delete: no new deliveries; the endpoint and its history stay readable by id.",
     authScopes: { scope: "ENDPOINTS_WRITE" },
     errors: MUTATION_ERRORS,
-    args: { id: t.arg.id({ required: true }) },
+    args: ENDPOINT_REF_ARGS,
     resolve: async (_root, args, ctx) => ({
-      endpoint: await deleteEndpoint(ctx.app, requireActor(ctx), args.id),
+      endpoint: await deleteEndpoint(ctx.app, requireActor(ctx), endpointRef(args)),
     }),
   }),
   rotateEndpointSecret: t.field({
@@ -295,11 +324,11 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "ENDPOINTS_WRITE" },
     errors: MUTATION_ERRORS,
     args: {
-      id: t.arg.id({ required: true }),
+      ...ENDPOINT_REF_ARGS,
       input: t.arg({ type: RotateEndpointSecretInput }),
     },
     resolve: (_root, args, ctx) =>
-      rotateEndpointSecret(ctx.app, requireActor(ctx), args.id, {
+      rotateEndpointSecret(ctx.app, requireActor(ctx), endpointRef(args), {
         secret: args.input?.secret,
         gracePeriodSeconds: args.input?.gracePeriodSeconds,
       }),

@@ -30,7 +30,9 @@ builder.objectType(NotFoundError, {
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof NotFoundError,
   fields: (t) => ({
-    id: t.exposeString("id"),
+    // Not `id`: that would make normalising caches (Apollo, urql graphcache) store the error as
+    // an entity keyed by the missing object's id.
+    resourceId: t.exposeString("id", { description: "The id (or uid) that was not found." }),
   }),
 });
 

@@ -3,6 +3,7 @@ import { publishEvent } from "../domain/events.js";
 import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { DeliveryRef } from "./delivery.js";
+import { ENDPOINT_REF_ARGS, endpointRef } from "./endpoint.js";
 import { MUTATION_ERRORS } from "./errors.js";
 import { EventRef } from "./event.js";
 
@@ -64,9 +65,9 @@ builder.mutationFields((t) => ({
       "Sends a synthetic test event (Event.test = true) of this type to this endpoint only, now, whatever its filter.",
     authScopes: { scope: "ENDPOINTS_WRITE" },
     errors: MUTATION_ERRORS,
-    args: { id: t.arg.id({ required: true }), eventType: t.arg.string({ required: true }) },
+    args: { ...ENDPOINT_REF_ARGS, eventType: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => ({
-      delivery: await testEndpoint(ctx.app, requireActor(ctx), args.id, args.eventType),
+      delivery: await testEndpoint(ctx.app, requireActor(ctx), endpointRef(args), args.eventType),
     }),
   }),
   replayDelivery: t.field({
@@ -87,12 +88,18 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "DELIVERIES_WRITE" },
     errors: MUTATION_ERRORS,
     args: {
-      id: t.arg.id({ required: true }),
+      ...ENDPOINT_REF_ARGS,
       since: t.arg({ type: "DateTime", required: true }),
       until: t.arg({ type: "DateTime" }),
     },
     resolve: async (_root, args, ctx) => ({
-      count: await recoverEndpoint(ctx.app, requireActor(ctx), args.id, args.since, args.until ?? null),
+      count: await recoverEndpoint(
+        ctx.app,
+        requireActor(ctx),
+        endpointRef(args),
+        args.since,
+        args.until ?? null,
+      ),
     }),
   }),
 }));

@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import { hasScope } from "../domain/app.js";
-import { tenantScope } from "../domain/delivery-queries.js";
+import { filterEndpointId, tenantScope } from "../domain/delivery-queries.js";
 import { type LiveSubscription, type LiveUpdate, liveUpdates } from "../domain/live.js";
 import { builder, type GraphQLContext } from "./builder.js";
 import { requireActor } from "./context.js";
@@ -116,11 +116,13 @@ builder.subscriptionFields((t) => ({
         );
       }
       const scope = await tenantScope(ctx.app, actor, filter.tenantId);
+      // null: the uid names no endpoint (or another than endpointId): nothing matches.
+      const endpointId = scope ? await filterEndpointId(ctx.app, scope, filter) : undefined;
       const hub = hubOf(ctx);
       const sub = hub.subscribe({
         tenantPath: scope?.path ?? MATCHES_NOTHING,
         exactTenantPath: scope?.exact ? scope.path : null,
-        endpointIds: filter.endpointId ? [filter.endpointId] : null,
+        endpointIds: endpointId === null ? [] : endpointId !== undefined ? [endpointId] : null,
         eventTypes: filter.eventType ? [filter.eventType] : null,
         statuses: filter.status?.length ? filter.status : null,
       });

@@ -3,6 +3,7 @@ import { ApiKeyScopeEnum } from "./api-key.js";
 import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { MUTATION_ERRORS } from "./errors.js";
+import { OFFSET_ARGS, pagination, withOffset } from "./pagination.js";
 
 export const TenantRef = builder.prismaObject("Tenant", {
   fields: (t) => ({
@@ -19,7 +20,9 @@ export const TenantRef = builder.prismaObject("Tenant", {
 });
 
 const Viewer = builder.simpleObject("Viewer", {
+  description: "The caller, identified by its API key.",
   fields: (t) => ({
+    id: t.id({ description: "Same as keyId: the viewer is its API key (lets caches normalise Viewer)." }),
     keyId: t.id(),
     tenantId: t.id(),
     scopes: t.field({ type: [ApiKeyScopeEnum] }),
@@ -41,7 +44,7 @@ builder.queryFields((t) => ({
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => {
       const actor = requireActor(ctx);
-      return { keyId: actor.keyId, tenantId: actor.tenantId, scopes: actor.scopes };
+      return { id: actor.keyId, keyId: actor.keyId, tenantId: actor.tenantId, scopes: actor.scopes };
     },
   }),
   tenant: t.prismaField({
@@ -56,6 +59,29 @@ builder.queryFields((t) => ({
         where: { id: args.id, ...visibleTenants(requireActor(ctx)) },
       }),
   }),
+}));
+
+builder.queryFields((t) => ({
+  tenants: t.prismaConnection(
+    {
+      type: "Tenant",
+      cursor: "id",
+      ...pagination(),
+      description: "The caller's tenant and every tenant below it, oldest first.",
+      authScopes: { authenticated: true },
+      args: { ...OFFSET_ARGS },
+      totalCount: (_parent, _args, ctx) =>
+        ctx.app.prisma.tenant.count({ where: visibleTenants(requireActor(ctx)) }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.app.prisma.tenant.findMany({
+          ...withOffset(query, args),
+          where: visibleTenants(requireActor(ctx)),
+          orderBy: { id: "asc" },
+        }),
+    },
+    { name: "TenantConnection" },
+    { name: "TenantEdge" },
+  ),
 }));
 
 const CreateTenantInput = builder.inputType("CreateTenantInput", {

@@ -121,20 +121,3 @@ export function isSensitiveHeader(name: string): boolean {
   const n = name.toLowerCase();
   return SENSITIVE_NAMES.has(n) || SENSITIVE_PARTS.some((p) => n.includes(p));
 }
-
-/**
- * Sensitive values become "[REDACTED]" with no hint of the original (not even its length or first
- * characters: a short token's prefix can be most of it). Returns a copy in the shape it was given.
- */
-export function redactHeaders(headers: Record<string, string>): Record<string, string>;
-export function redactHeaders(headers: CustomHeader[]): CustomHeader[];
-export function redactHeaders(
-  headers: Record<string, string> | CustomHeader[],
-): Record<string, string> | CustomHeader[] {
-  if (Array.isArray(headers)) {
-    return headers.map((h) => (isSensitiveHeader(h.name) ? { ...h, value: REDACTED } : { ...h }));
-  }
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = isSensitiveHeader(name) ? REDACTED : value;
-  return out;
-}

@@ -11,7 +11,55 @@ export function bearerKey(header: unknown): string | null {
   return match ? match[1]! : null;
 }
 
-export type ThrottledAuthResult = AuthResult & { throttled?: boolean };
+/**
+ * The `Authorization` value of graphql-ws connectionParams. Accepted spellings, in this order:
+ * `authorization`, `Authorization`, `headers.authorization`, `headers.Authorization` (Apollo and
+ * urql examples put it under `headers`; HTTP headers are case-insensitive, so both cases are
+ * taken). The value must still be `Bearer <api key>`.
+ */
+export function connectionAuthorization(params: unknown): unknown {
+  if (typeof params !== "object" || params === null) return undefined;
+  const p = params as Record<string, unknown>;
+  const headers =
+    typeof p.headers === "object" && p.headers !== null ? (p.headers as Record<string, unknown>) : {};
+  return p.authorization ?? p.Authorization ?? headers.authorization ?? headers.Authorization;
+}
+
+const MALFORMED_KEY = "Malformed Authorization header: expected 'Bearer <api key>'";
+
+/**
+ * The refusal of a request whose credentials failed. 401 with a `WWW-Authenticate` challenge
+ * (RFC 6750) for `application/graphql-response+json` clients; `spec: true` keeps HTTP 200 for
+ * `application/json` clients, as the GraphQL-over-HTTP spec asks of that media type.
+ */
+export function unauthenticated(reason: string): GraphQLError {
+  const description = reason.replace(/["\\]/g, "'");
+  return new GraphQLError(reason, {
+    extensions: {
+      code: "UNAUTHENTICATED",
+      http: {
+        status: 401,
+        spec: true,
+        headers: {
+          "www-authenticate": `Bearer realm="hookgate", error="invalid_token", error_description="${description}"`,
+        },
+      },
+    },
+  });
+}
+
+export type ThrottledAuthResult = AuthResult & { throttled?: boolean; retryAfterSeconds?: number };
+
+/** 429 with a `retry-after` header that says what the message says. */
+function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: "RATE_LIMITED",
+      retryAfterSeconds,
+      http: { status: 429, headers: { "retry-after": String(retryAfterSeconds) } },
+    },
+  });
+}
 
 /**
  * Authentication for HTTP requests and WebSocket connections: the key lookup, the per-address
@@ -50,7 +98,8 @@ export function createAuthenticator(app: App): Authenticator {
         return {
           ok: false,
           throttled: true,
-          reason: `Too many failed authentications from this address: try again in ${seconds} s`,
+          retryAfterSeconds: seconds,
+          reason: `Too many failed authentications from this address: try again in ${seconds} s (HOOKGATE_AUTH_FAILURE_LIMIT)`,
         };
       }
     }
@@ -64,32 +113,25 @@ export function createAuthenticator(app: App): Authenticator {
     requestId: string,
     clientIp: string,
   ): Promise<GraphQLContext> {
-    const ctx: GraphQLContext = { app, actor: null, authError: null, requestId };
+    const ctx: GraphQLContext = { app, actor: null, requestId };
+    // No key: fields that need one say so (UNAUTHENTICATED), `{ __typename }` still runs.
+    // A key that fails refuses the whole request before execution.
     if (!authorization) return ctx;
     const key = bearerKey(authorization);
-    if (!key) {
-      ctx.authError = "Malformed Authorization header: expected 'Bearer <api key>'";
-      return ctx;
-    }
+    if (!key) throw unauthenticated(MALFORMED_KEY);
     const result = await authenticateFrom(clientIp, key);
     if (!result.ok) {
-      if (result.throttled) {
-        throw new GraphQLError(result.reason, {
-          extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "retry-after": "60" } } },
-        });
-      }
-      ctx.authError = result.reason;
-      return ctx;
+      if (result.throttled) throw rateLimited(result.reason, result.retryAfterSeconds ?? 60);
+      throw unauthenticated(result.reason);
     }
     if (limiter) {
       try {
         await limiter.consume(result.actor.keyId);
-      } catch {
-        throw new GraphQLError(
-          `Rate limit exceeded: at most ${config.apiRateLimitPerSecond} requests per second per API key`,
-          {
-            extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "retry-after": "1" } } },
-          },
+      } catch (rejection) {
+        const ms = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 1000;
+        throw rateLimited(
+          `Rate limit exceeded: at most ${config.apiRateLimitPerSecond} requests per second per API key (HOOKGATE_API_RATE_LIMIT)`,
+          Math.max(1, Math.ceil(ms / 1000)),
         );
       }
     }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { DatabaseHealth } from "../db/database.js";
 import { pendingMigrations } from "../db/migrate.js";
 import type { App } from "../domain/app.js";
 import { isPortalPath, servePortal } from "./portal.js";
@@ -10,6 +11,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     "content-length": Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+function sendReady(res: ServerResponse, status: number, text: string, health: DatabaseHealth): true {
+  sendJson(res, status, { status: text, database: health });
+  return true;
 }
 
 const ROUTES = new Set(["/graphql", "/health", "/ready", "/metrics"]);
@@ -39,13 +45,17 @@ export async function handleRoute(
     return true;
   }
   if (path === "/ready") {
+    // Known outages answer at once, without a query that would wait for a connection.
+    const health = app.db.health();
+    if (!health.reachable) return sendReady(res, 503, "database unreachable", health);
+    if (!health.listening) return sendReady(res, 503, "database listener down", health);
     try {
       const pending = await pendingMigrations(app.db);
       if (pending.length > 0) sendJson(res, 503, { status: "migrations pending", pending });
-      else sendJson(res, 200, { status: "ready" });
+      else sendReady(res, 200, "ready", health);
     } catch (err) {
       app.logger.warn({ err }, "readiness check failed");
-      sendJson(res, 503, { status: "database unreachable" });
+      sendReady(res, 503, "database unreachable", app.db.health());
     }
     return true;
   }

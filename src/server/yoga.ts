@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import type { Context as WsContext } from "graphql-ws";
 import { createYoga, type YogaInitialContext, type YogaServerInstance } from "graphql-yoga";
@@ -9,9 +7,15 @@ import type { App } from "../domain/app.js";
 import type { GraphQLContext } from "../graphql/builder.js";
 import { schema } from "../graphql/index.js";
 import { useSharedSubscriptionExecution } from "../graphql/live-execution.js";
-import type { Authenticator } from "./auth.js";
+import { type Authenticator, connectionAuthorization } from "./auth.js";
+import { csrfPrevention } from "./csrf.js";
 import { strictJsonBody } from "./json-body.js";
+import { operationLimits } from "./limits.js";
 import { useOperationMetrics } from "./metrics-plugin.js";
+import { persistedQueries } from "./persisted.js";
+import { singleConnectionSse } from "./sse.js";
+import { useSseKeyWatch } from "./sse-key-watch.js";
+import { maskError } from "./unavailable.js";
 
 /** What node:http hands Yoga for each request. */
 export interface ServerContext {
@@ -41,7 +45,7 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
     landingPage: false,
     // No file uploads: multipart/form-data bodies are refused (415), not parsed.
     multipart: false,
-    maskedErrors: true,
+    maskedErrors: { maskError },
     logging: {
       debug: (...a) => logger.debug(a.map(String).join(" ")),
       info: (...a) => logger.info(a.map(String).join(" ")),
@@ -50,7 +54,7 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
     },
     context: async (initial: YogaInitialContext & YogaContext) => {
       if (initial.connectionParams !== undefined || initial.extra) {
-        const authorization = initial.connectionParams?.authorization;
+        const authorization = connectionAuthorization(initial.connectionParams);
         return auth.buildContext(
           typeof authorization === "string" ? authorization : null,
           initial.requestId ?? randomUUID(),
@@ -64,22 +68,15 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
       );
     },
     plugins: [
-      // Requests a browser sends cross-site without a preflight (GET, or POST as text/plain,
-      // form-urlencoded or multipart) must carry this header. Content-Type must NOT count as a
-      // preflight header: every such POST has one.
-      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
+      singleConnectionSse(auth),
+      csrfPrevention(),
+      ...persistedQueries(config),
       strictJsonBody,
       ...(config.introspection ? [] : [useDisableIntrospection()]),
-      EnvelopArmorPlugin({
-        maxDepth: { enabled: true, n: config.graphqlMaxDepth, ignoreIntrospection: true },
-        maxAliases: { enabled: true, n: config.graphqlMaxAliases },
-        maxTokens: { enabled: true, n: config.graphqlMaxTokens },
-        maxDirectives: { enabled: true, n: 50 },
-        // Cost is priced by the Pothos complexity plugin, which knows page sizes.
-        costLimit: { enabled: false },
-        blockFieldSuggestion: { enabled: !config.introspection },
-      }),
+      operationLimits(config),
       useOperationMetrics(app.metrics),
+      // Subscriptions over SSE end when their key is revoked or expires (graphql-ws: see ws.ts).
+      useSseKeyWatch(app),
       // Subscribers whose results cannot differ share one execution per event.
       useSharedSubscriptionExecution({
         observer: {

@@ -123,66 +123,9 @@ function assertSecrets(secrets: readonly string[]): void {
   if (secrets.length === 0) throw new TypeError("At least one signing secret is required");
 }
 
-function signStandardBytes(
-  secrets: readonly string[],
-  msgId: string,
-  timestamp: number,
-  body: Buffer,
-): string {
-  return secrets
-    .map((s) => "v1," + standardDigest(secretKeyBytes(s), msgId, timestamp, body).toString("base64"))
-    .join(" ");
-}
-
-function signStripeStyleBytes(secrets: readonly string[], timestamp: number, body: Buffer): string {
-  let header = `t=${timestamp}`;
-  for (const s of secrets) header += ",v1=" + hookgateDigest(s, timestamp, body).toString("hex");
-  return header;
-}
-
-/**
- * The `webhook-signature` header: `v1,<base64 HMAC-SHA256(key, "<id>.<ts>.<body>")>`, one space-separated entry
- * per secret (several while a rotated-out secret is in its grace period).
- */
-export function signStandard(secrets: string[], msgId: string, timestamp: number, body: string): string {
-  assertSecrets(secrets);
-  assertTimestamp(timestamp);
-  return signStandardBytes(secrets, msgId, timestamp, toBytes(body));
-}
-
-/**
- * The `hookgate-signature` header: `t=<ts>,v1=<hex HMAC-SHA256(secret string, "<ts>.<body>")>`, one `v1=` per
- * secret. The key is the whole secret string, `whsec_` included, because that is what Stripe's verifiers use.
- */
-export function signStripeStyle(secrets: string[], timestamp: number, body: string): string {
-  assertSecrets(secrets);
-  assertTimestamp(timestamp);
-  return signStripeStyleBytes(secrets, timestamp, toBytes(body));
-}
-
-/** Every signature header for one delivery attempt. `timestamp` is unix seconds. */
-export function signatureHeaders(opts: {
-  secrets: string[];
-  msgId: string;
-  timestamp: number;
-  body: string;
-}): Record<string, string> {
-  const { secrets, msgId, timestamp } = opts;
-  assertSecrets(secrets);
-  assertTimestamp(timestamp);
-  const body = toBytes(opts.body);
-  return {
-    "webhook-id": msgId,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signStandardBytes(secrets, msgId, timestamp, body),
-    "hookgate-signature": signStripeStyleBytes(secrets, timestamp, body),
-  };
-}
-
 /**
  * Signs many messages with the same secrets: the keys are validated, decoded and imported once, not on every
- * request. The dispatcher keeps one per endpoint (and set of valid secrets). Output is identical to
- * `signatureHeaders`.
+ * request. The dispatcher keeps one per endpoint (and set of valid secrets); this is the only signing code.
  */
 export class Signer {
   private readonly standardKeys: KeyObject[];

@@ -7,10 +7,10 @@ import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js
 const CREATE_KEY = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename
   ... on CreateApiKeyPayload { key apiKey { id tenantId name prefix scopes revokedAt expiresAt createdAt } }
   ... on ValidationError { fieldErrors { path message } }
-  ... on NotFoundError { id } } }`;
+  ... on NotFoundError { resourceId } } }`;
 const REVOKE = `mutation ($id: ID!) { revokeApiKey(id: $id) { __typename
   ... on RevokeApiKeyPayload { apiKey { id revokedAt } }
-  ... on NotFoundError { id } } }`;
+  ... on NotFoundError { resourceId } } }`;
 const VIEWER = "{ viewer { keyId tenantId scopes } }";
 
 describe("API keys", () => {
@@ -156,7 +156,7 @@ describe("API keys", () => {
     for (const header of [null, "", "Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", h.adminKey, "hk_unknown"]) {
       const res = await raw(header);
       expect(res.errors?.[0]?.extensions?.code, String(header)).toBe("UNAUTHENTICATED");
-      expect(res.data).toBeNull();
+      expect(res.data ?? null).toBeNull();
     }
     expect((await raw("Basic dXNlcjpwYXNz")).errors?.[0]?.message).toMatch(/Malformed Authorization header/);
     expect((await raw(`Bearer ${h.adminKey}x`)).errors?.[0]?.message).toBe("Invalid API key");
@@ -180,7 +180,7 @@ describe("API keys", () => {
 
     for (const id of [rootKeyId, siblingKey.id, "key_doesnotexist", rootId]) {
       const res = ok(await h.gql(REVOKE, { id }, otherAdmin)).revokeApiKey;
-      expect(res, id).toMatchObject({ __typename: "NotFoundError", id });
+      expect(res, id).toMatchObject({ __typename: "NotFoundError", resourceId: id });
     }
     const row = await h.hookgate.app.prisma.apiKey.findUniqueOrThrow({ where: { id: siblingKey.id } });
     expect(row.revokedAt).toBeNull();

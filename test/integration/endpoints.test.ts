@@ -1,6 +1,5 @@
 import type dns from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeEndpointHeaders, endpointMatchesEvent, validSecrets } from "../../src/domain/endpoints.js";
 import { newId } from "../../src/domain/ids.js";
 import type { LookupFn } from "../../src/security/url-policy.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
@@ -9,7 +8,7 @@ const ENDPOINT_FIELDS = `id uid tenantId url description events status disabledR
   includeChildTenants rateLimitPerSecond createdAt updatedAt deletedAt
   secrets { id fingerprint createdAt expiresAt }`;
 const ERRORS = `... on ValidationError { message fieldErrors { path message } }
-  ... on NotFoundError { message id }
+  ... on NotFoundError { message resourceId }
   ... on ConflictError { message path }`;
 
 const CREATE = `mutation ($input: CreateEndpointInput!) { createEndpoint(input: $input) { __typename
@@ -47,6 +46,27 @@ const URL_OK = "http://127.0.0.1:9/hook";
 
 let h: TestHookgate;
 let rootId: string;
+
+/**
+ * The endpoint's unexpired secrets, newest first, decrypted from storage. (That the dispatcher signs with
+ * exactly these is shown by delivery in test/integration/secret-expiry.test.ts.)
+ */
+async function unexpiredSecrets(endpointId: string): Promise<string[]> {
+  const app = h.hookgate.app;
+  const rows = await app.prisma.endpointSecret.findMany({
+    where: { endpointId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+  });
+  return rows.map((r) => app.cipher.decrypt(r.ciphertext));
+}
+
+/** Stored custom headers with the sensitive values decrypted. */
+function decryptedHeaders(json: unknown): { name: string; value: string }[] {
+  return (json as { name: string; value: string; encrypted: boolean }[]).map((s) => ({
+    name: s.name,
+    value: s.encrypted ? h.hookgate.app.cipher.decrypt(s.value) : s.value,
+  }));
+}
 
 async function gqlOk(query: string, variables: Record<string, unknown>, key?: string) {
   return ok(await h.gql(query, variables, key));
@@ -138,14 +158,14 @@ describe("createEndpoint", () => {
     expect(rows[0]!.ciphertext).not.toContain(secret);
     expect(rows[0]!.ciphertext).not.toContain(secret.slice(6));
     expect(app.cipher.decrypt(rows[0]!.ciphertext)).toBe(secret);
-    expect(await validSecrets(app, endpoint.id)).toEqual([secret]);
+    expect(await unexpiredSecrets(endpoint.id)).toEqual([secret]);
   });
 
   it("accepts a user secret of 16 and 256 characters and refuses 15 and 257", async () => {
     const s16 = "a".repeat(16);
     const created = await createOk({ secret: s16 });
     expect(created.secret).toBe(s16);
-    expect(await validSecrets(h.hookgate.app, created.endpoint.id)).toEqual([s16]);
+    expect(await unexpiredSecrets(created.endpoint.id)).toEqual([s16]);
     expect((await create({ secret: "b".repeat(256) })).__typename).toBe("CreateEndpointPayload");
     expect((await create({ secret: `whsec_${Buffer.alloc(24, 7).toString("base64")}` })).__typename).toBe(
       "CreateEndpointPayload",
@@ -322,7 +342,7 @@ describe("createEndpoint", () => {
     expect(JSON.stringify(stored)).not.toContain("k-456");
     expect(stored.map((s) => s.encrypted)).toEqual([true, true, false]);
     expect(app.cipher.decrypt(stored[0]!.value)).toBe(token);
-    expect(decodeEndpointHeaders(app, row.headers)).toEqual([
+    expect(decryptedHeaders(row.headers)).toEqual([
       { name: "Authorization", value: token },
       { name: "X-Api-Key", value: "k-456" },
       { name: "X-Team", value: "billing" },
@@ -335,7 +355,7 @@ describe("createEndpoint", () => {
     });
     expect(res.updateEndpoint.endpoint.headers).toHaveLength(4);
     const row2 = await app.prisma.endpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
-    expect(decodeEndpointHeaders(app, row2.headers)).toEqual([
+    expect(decryptedHeaders(row2.headers)).toEqual([
       { name: "Authorization", value: token },
       { name: "X-Api-Key", value: "k-456" },
       { name: "X-Team", value: "billing" },
@@ -448,7 +468,7 @@ describe("rotateEndpointSecret", () => {
     const expires = Date.parse(secrets[1].expiresAt);
     expect(expires).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
     expect(expires).toBeLessThanOrEqual(Date.now() + 3600_000 + 1000);
-    expect(await validSecrets(h.hookgate.app, endpoint.id)).toEqual([res.secret, first]);
+    expect(await unexpiredSecrets(endpoint.id)).toEqual([res.secret, first]);
   });
 
   it("uses the configured default grace (24h) when none is given, and takes a given secret", async () => {
@@ -471,7 +491,7 @@ describe("rotateEndpointSecret", () => {
     const rotated = (await gqlOk(ROTATE, { id: endpoint.id, input: { gracePeriodSeconds: 0 } }))
       .rotateEndpointSecret;
     expect(rotated.endpoint.secrets).toHaveLength(1);
-    expect(await validSecrets(app, endpoint.id)).toEqual([rotated.secret]);
+    expect(await unexpiredSecrets(endpoint.id)).toEqual([rotated.secret]);
     expect(await app.prisma.endpointSecret.count({ where: { endpointId: endpoint.id } })).toBe(1);
 
     // A secret whose grace ran out is not shown, not used, and deleted by the next rotation.
@@ -481,7 +501,7 @@ describe("rotateEndpointSecret", () => {
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
     expect((await gqlOk(GET, { id: endpoint.id })).endpoint.secrets).toHaveLength(1);
-    expect(await validSecrets(app, endpoint.id)).toHaveLength(1);
+    expect(await unexpiredSecrets(endpoint.id)).toHaveLength(1);
     expect(await app.prisma.endpointSecret.count({ where: { endpointId: endpoint.id } })).toBe(2);
     await gqlOk(ROTATE, { id: endpoint.id, input: { gracePeriodSeconds: 60 } });
     expect(await app.prisma.endpointSecret.count({ where: { endpointId: endpoint.id } })).toBe(2);
@@ -541,7 +561,7 @@ describe("deleteEndpoint", () => {
       [ROTATE, { id: endpoint.id }],
     ] as const) {
       const out = Object.values(await gqlOk(op, vars))[0] as any;
-      expect(out).toMatchObject({ __typename: "NotFoundError", id: endpoint.id });
+      expect(out).toMatchObject({ __typename: "NotFoundError", resourceId: endpoint.id });
     }
     expect((await create({ uid: "to-delete" })).__typename).toBe("CreateEndpointPayload");
   });
@@ -575,7 +595,7 @@ describe("upsertEndpoint", () => {
       rateLimitPerSecond: null,
       status: "DISABLED",
     });
-    expect(await validSecrets(h.hookgate.app, first.endpoint.id)).toEqual([first.secret]);
+    expect(await unexpiredSecrets(first.endpoint.id)).toEqual([first.secret]);
 
     // Giving a different secret rotates to it; the old one stays in its grace period.
     const mine = "upserted-secret-value-1";
@@ -583,12 +603,12 @@ describe("upsertEndpoint", () => {
       uid: "per-type:invoice.paid",
       input: { url: URL_OK, events: ["*"], secret: mine },
     });
-    expect(await validSecrets(h.hookgate.app, first.endpoint.id)).toEqual([mine, first.secret]);
+    expect(await unexpiredSecrets(first.endpoint.id)).toEqual([mine, first.secret]);
     await gqlOk(UPSERT, {
       uid: "per-type:invoice.paid",
       input: { url: URL_OK, events: ["*"], secret: mine },
     });
-    expect(await validSecrets(h.hookgate.app, first.endpoint.id)).toEqual([mine, first.secret]);
+    expect(await unexpiredSecrets(first.endpoint.id)).toEqual([mine, first.secret]);
   });
 
   it("validates the uid and the input like create", async () => {
@@ -650,11 +670,6 @@ describe("endpoints list", () => {
     expect(await uids({ status: "DISABLED" })).toEqual(["deep"]);
     expect(await uids({ status: "ENABLED", eventType: "invoice.line.added" })).toEqual(["all", "prefix"]);
     expect(await uids({ uid: "customer" })).toEqual(["customer"]);
-
-    // The in-memory rule agrees with the SQL one.
-    expect(endpointMatchesEvent(["invoice.*"], "invoice.line.added")).toBe(true);
-    expect(endpointMatchesEvent(["invoice.*"], "invoice")).toBe(false);
-    expect(endpointMatchesEvent(["invoice.line.*"], "invoice.paid")).toBe(false);
   });
 });
 
@@ -681,10 +696,10 @@ describe("tenancy and scopes", () => {
       [ROTATE, { id: own.endpoint.id }],
     ] as const) {
       const out = Object.values(await gqlOk(op, vars, keyB))[0] as any;
-      expect(out).toMatchObject({ __typename: "NotFoundError", id: own.endpoint.id });
+      expect(out).toMatchObject({ __typename: "NotFoundError", resourceId: own.endpoint.id });
     }
     const intoA = await create({ tenantId: a }, keyB);
-    expect(intoA).toMatchObject({ __typename: "NotFoundError", id: a });
+    expect(intoA).toMatchObject({ __typename: "NotFoundError", resourceId: a });
     // Moving an endpoint into a tenant one cannot see is refused too.
     const move = (await gqlOk(UPDATE, { id: own.endpoint.id, input: { tenantId: b } }, keyA)).updateEndpoint;
     expect(move.__typename).toBe("NotFoundError");

@@ -17,7 +17,7 @@ const UPDATE = `mutation ($id: ID!, $input: UpdateEventTypeInput!) {
     __typename
     ... on UpdateEventTypePayload { eventType { id name description schema deprecated updatedAt } }
     ... on ValidationError { fieldErrors { path message } }
-    ... on NotFoundError { message id }
+    ... on NotFoundError { message resourceId }
   }
 }`;
 
@@ -204,7 +204,7 @@ describe("event types", () => {
       (e: any) => e.node.name === "platform.wide",
     ).node;
     const denied = ok(await h.gql(UPDATE, { id: rootType.id, input: { deprecated: true } }, childKey));
-    expect(denied.updateEventType).toMatchObject({ __typename: "NotFoundError", id: rootType.id });
+    expect(denied.updateEventType).toMatchObject({ __typename: "NotFoundError", resourceId: rootType.id });
     const above = ok(await h.gql(LIST, { tenantId: rootId }, childKey)).eventTypes;
     expect(above.totalCount).toBe(0);
   });

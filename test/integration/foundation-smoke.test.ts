@@ -15,7 +15,7 @@ describe("server foundation", () => {
     expect(health.status).toBe(200);
     expect(health.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const ready = await fetch(`${h.url}/ready`, { headers: { "x-request-id": "my-trace-1" } });
-    expect(await ready.json()).toEqual({ status: "ready" });
+    expect(await ready.json()).toEqual({ status: "ready", database: { reachable: true, listening: true } });
     expect(ready.headers.get("x-request-id")).toBe("my-trace-1");
   });
 

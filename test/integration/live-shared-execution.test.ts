@@ -238,7 +238,7 @@ describe("deliveryUpdated shared by identical subscribers", () => {
       sent++;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(closed).toEqual({ code: 4403, reason: "API key has been revoked" });
+    expect(closed).toEqual({ code: 4401, reason: "API key has been revoked" });
     await emit(signalFor(s.dA, s.root.path, "SUCCEEDED"));
     const got = await twin.results.take(sent + 1);
     expect(got.at(-1)?.data?.deliveryUpdated.delivery.status).toBe("SUCCEEDED");

@@ -136,6 +136,22 @@ describe("HTTP credentials", () => {
       const credential = authorization?.replace(/^\w+\s*/, "") ?? "";
       if (credential.length >= 10) expect(res.text).not.toContain(credential);
     }
+    // A graphql-response+json client gets a presented key's failure as 401 with a challenge
+    // (RFC 6750); with no key at all the operation ran (anonymous) and is answered 200.
+    const spec = await rawRequest(h, {
+      headers: { ...headers, accept: "application/graphql-response+json" },
+      body: JSON.stringify({ query: "{ viewer { keyId } }" }),
+    });
+    expectOnlyError(spec.json, { message: row.message, code: "UNAUTHENTICATED" });
+    if (row.message === NO_KEY_MESSAGE) {
+      expect(spec.status).toBe(200);
+      expect(spec.headers.get("www-authenticate")).toBeNull();
+    } else {
+      expect(spec.status).toBe(401);
+      expect(spec.headers.get("www-authenticate")).toBe(
+        `Bearer realm="hookgate", error="invalid_token", error_description="${row.message.replaceAll('"', "'")}"`,
+      );
+    }
   });
 
   it.each([
@@ -466,16 +482,40 @@ describe("graphql-ws credentials", () => {
   }
   const revoke = (id: string) => h.gql("mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }", { id });
 
-  const CONNECT_ROWS: { name: string; params: (h: TestHookgate) => Promise<Record<string, unknown>> }[] = [
-    { name: "no connectionParams", params: async () => ({}) },
+  const MISSING = "Missing API key: send connectionParams { authorization: 'Bearer <api key>' }";
+  const WS_MALFORMED = "Malformed authorization: expected 'Bearer <api key>'";
+  const CONNECT_ROWS: {
+    name: string;
+    params: (h: TestHookgate) => Promise<Record<string, unknown>>;
+    reason: string;
+  }[] = [
+    { name: "no connectionParams", params: async () => ({}), reason: MISSING },
     {
       name: "authorization not a string",
       params: async (h) => ({ authorization: [`Bearer ${h.adminKey}`] }),
+      reason: WS_MALFORMED,
     },
-    { name: "Basic scheme", params: async (h) => ({ authorization: `Basic ${h.adminKey}` }) },
-    { name: "Bearer with no key", params: async () => ({ authorization: "Bearer " }) },
-    { name: "two keys", params: async (h) => ({ authorization: `Bearer ${h.adminKey} ${h.adminKey}` }) },
-    { name: "unknown key", params: async () => ({ authorization: "Bearer hk_unknown" }) },
+    {
+      name: "Basic scheme",
+      params: async (h) => ({ authorization: `Basic ${h.adminKey}` }),
+      reason: WS_MALFORMED,
+    },
+    {
+      name: "key without Bearer",
+      params: async (h) => ({ authorization: h.adminKey }),
+      reason: WS_MALFORMED,
+    },
+    { name: "Bearer with no key", params: async () => ({ authorization: "Bearer " }), reason: WS_MALFORMED },
+    {
+      name: "two keys",
+      params: async (h) => ({ authorization: `Bearer ${h.adminKey} ${h.adminKey}` }),
+      reason: WS_MALFORMED,
+    },
+    {
+      name: "unknown key",
+      params: async () => ({ authorization: "Bearer hk_unknown" }),
+      reason: "Invalid API key",
+    },
     {
       name: "revoked key",
       params: async () => {
@@ -483,6 +523,7 @@ describe("graphql-ws credentials", () => {
         await revoke(id);
         return { authorization: `Bearer ${key}` };
       },
+      reason: "API key has been revoked",
     },
     {
       name: "expired key",
@@ -494,29 +535,46 @@ describe("graphql-ws credentials", () => {
         });
         return { authorization: `Bearer ${key}` };
       },
+      reason: "API key has expired",
     },
     {
-      name: "key in another param name",
-      params: async (h) => ({ Authorization: `Bearer ${h.adminKey}`, token: h.adminKey }),
+      name: "key in a param name that is not accepted",
+      params: async (h) => ({ token: h.adminKey, apiKey: h.adminKey, headers: { "x-api-key": h.adminKey } }),
+      reason: MISSING,
     },
   ];
 
-  it.each(CONNECT_ROWS)("$name → connection refused with 4403", async (row) => {
+  it.each(CONNECT_ROWS)("$name → closed 4401 ($reason), the client's error, no result", async (row) => {
     const handle = open(null, await row.params(h));
     const results = subscribe(handle.client, UPDATES);
-    expect(await within(handle.closed, 5_000, "close")).toEqual({ code: 4403, reason: "Forbidden" });
+    expect(await within(handle.closed, 5_000, "close")).toEqual({ code: 4401, reason: row.reason });
     await results.ended(5_000);
     expect(results.results).toEqual([]);
+    // 4401 is fatal for graphql-ws clients: the subscription ends with the close as its error.
+    expect(results.error).toMatchObject({ code: 4401, reason: row.reason });
   });
 
-  it("a valid key connects (the rows above fail for their stated reason)", async () => {
-    const handle = open(h.adminKey);
-    const results = subscribe(handle.client, "subscription { deliveryUpdated { delivery { id } } }");
-    await untilSubscribed(liveUpdates(h.hookgate.app.db), 1);
+  it.each([
+    { spelling: "authorization", params: (k: string) => ({ authorization: `Bearer ${k}` }) },
+    { spelling: "Authorization", params: (k: string) => ({ Authorization: `Bearer ${k}` }) },
+    {
+      spelling: "headers.authorization",
+      params: (k: string) => ({ headers: { authorization: `Bearer ${k}` } }),
+    },
+    {
+      spelling: "headers.Authorization",
+      params: (k: string) => ({ headers: { Authorization: `Bearer ${k}` } }),
+    },
+  ])("a valid key in connectionParams.$spelling connects and runs as that key", async ({ params }) => {
+    const { key, id } = await freshKey();
+    const handle = open(null, params(key));
+    const results = subscribe(handle.client, "{ viewer { keyId } }");
+    await results.ended(5_000);
     expect(results.error).toBeNull();
+    expect(results.results).toEqual([{ data: { viewer: { keyId: id } } }]);
   });
 
-  it("revoked while connected: the next subscribe is refused and the socket closes with 4403", async () => {
+  it("revoked while connected: the next subscribe is refused and the socket closes with 4401", async () => {
     const { key, id } = await freshKey();
     const handle = open(key);
     const first = subscribe(handle.client, UPDATES);
@@ -525,7 +583,7 @@ describe("graphql-ws credentials", () => {
     await revoke(id);
     const second = subscribe(handle.client, UPDATES);
     expect(await within(handle.closed, 5_000, "close")).toEqual({
-      code: 4403,
+      code: 4401,
       reason: "API key has been revoked",
     });
     await second.ended(5_000);
@@ -534,7 +592,7 @@ describe("graphql-ws credentials", () => {
     for (const r of second.results) expect(r.data ?? null).toBeNull();
   });
 
-  it("revoked while results flow: the socket closes with 4403 within the re-check interval", async () => {
+  it("revoked while results flow: the socket closes with 4401 within the re-check interval", async () => {
     const app = h.hookgate.app;
     const root = await rootTenant(h);
     const endpoint = await insertEndpoint(app, root.id);
@@ -560,7 +618,7 @@ describe("graphql-ws credentials", () => {
       await emitUpdate(app.db, signalFor(delivery, root.path, "RETRYING"));
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(closed).toEqual({ code: 4403, reason: "API key has been revoked" });
+    expect(closed).toEqual({ code: 4401, reason: "API key has been revoked" });
     const seen = results.results.length;
     await emitUpdate(app.db, signalFor(delivery, root.path, "FAILED"));
     await new Promise((r) => setTimeout(r, 300));

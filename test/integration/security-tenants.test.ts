@@ -16,7 +16,7 @@ import { createKey, createTenant, insertAttempt, rootTenant } from "./read-fixtu
 const ROOTS = rootFields(schema);
 /** Object kinds, longest first so that "updateEventType" is an EventType, not an Event. */
 const KINDS = ["EventType", "Endpoint", "Delivery", "ApiKey", "Attempt", "Tenant", "Event"] as const;
-type Kind = (typeof KINDS)[number];
+type Kind = (typeof KINDS)[number] | "EndpointUid";
 
 /** The kind of object a root field's `id` argument names: its return type for queries, else its name. */
 function kindOf(r: RootField): Kind | null {
@@ -25,7 +25,14 @@ function kindOf(r: RootField): Kind | null {
   return KINDS.find((k) => r.name.toLowerCase().includes(k.toLowerCase())) ?? null;
 }
 
-const ID_FIELDS = ROOTS.filter((r) => r.field.args.some((a) => a.name === "id" && String(a.type) === "ID!"));
+// Endpoint operations take `id: ID` (optional beside `uid`); the rest `id: ID!`.
+const ID_FIELDS = ROOTS.filter((r) =>
+  r.field.args.some((a) => a.name === "id" && /^ID!?$/.test(String(a.type))),
+);
+/** Operations that name an endpoint by `uid` (+ tenantId) as well; upsertEndpoint creates by uid instead. */
+const UID_FIELDS = ROOTS.filter(
+  (r) => r.name !== "upsertEndpoint" && r.field.args.some((a) => a.name === "uid"),
+);
 
 /** Input or filter fields naming another object, with the kind of object they name. */
 const REFERENCE_FIELDS: Record<string, Kind> = {
@@ -34,6 +41,8 @@ const REFERENCE_FIELDS: Record<string, Kind> = {
   endpointId: "Endpoint",
   eventId: "Event",
   deliveryId: "Delivery",
+  // Not an id, but it names tenant A's endpoint all the same.
+  endpointUid: "EndpointUid",
 };
 
 interface RefRow {
@@ -108,6 +117,7 @@ describe("cross-tenant matrix", () => {
         { i: { url: "http://127.0.0.1:9/hook", events: ["*"], tenantId, uid: `${name}-uid` } },
       )
     ).endpoint.id;
+    out.EndpointUid = `${name}-uid`;
     const published = await gq(
       "mutation($i: PublishEventInput!) { publishEvent(input: $i) { __typename ... on PublishEventPayload { event { id deliveries { edges { node { id } } } } } ... on Error { message } } }",
       { i: { type: `${name}.happened`, payload: { n: 1 }, tenantId } },
@@ -212,7 +222,9 @@ describe("cross-tenant matrix", () => {
       const { query, variables } = minimalCall(r, overrides);
       const before = await snapshotRows(h);
       const selection =
-        r.kind === "mutation" ? "{ __typename ... on NotFoundError { id code message } }" : "{ __typename }";
+        r.kind === "mutation"
+          ? "{ __typename ... on NotFoundError { resourceId code message } }"
+          : "{ __typename }";
       const res = await h.gql(query.replace("{ __typename }", selection), variables, keyB);
       expect(await snapshotRows(h)).toEqual(before);
       expect(res.errors, JSON.stringify(res)).toBeUndefined();
@@ -220,7 +232,7 @@ describe("cross-tenant matrix", () => {
       if (r.kind === "query") {
         expect(value).toBeNull();
       } else {
-        expect(value).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", id });
+        expect(value).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", resourceId: id });
         // The message names nothing but the id the caller sent.
         expect(value.message).toMatch(new RegExp(`^\\w[\\w ]* ${id} not found$`));
       }
@@ -231,6 +243,67 @@ describe("cross-tenant matrix", () => {
       }
     },
   );
+
+  it("finds the operations that take uid", () => {
+    expect(UID_FIELDS.map((r) => r.name).sort()).toEqual(
+      [
+        "deleteEndpoint",
+        "endpoint",
+        "recoverEndpoint",
+        "rotateEndpointSecret",
+        "testEndpoint",
+        "updateEndpoint",
+      ].sort(),
+    );
+  });
+
+  it.each(UID_FIELDS.map((r) => ({ label: `${r.kind}.${r.name}`, r })))(
+    "$label with tenant A's uid, as tenant B's ADMIN → not found, nothing changed",
+    async ({ r }) => {
+      const overrides: Record<string, unknown> = { uid: a.EndpointUid, tenantId: null };
+      if (r.field.args.some((x) => x.name === "since"))
+        overrides.since = new Date(Date.now() - 3600_000).toISOString();
+      if (r.field.args.some((x) => x.name === "eventType")) overrides.eventType = "alpha.happened";
+      const { query, variables } = minimalCall(r, overrides);
+      const before = await snapshotRows(h);
+      const selection =
+        r.kind === "mutation" ? "{ __typename ... on NotFoundError { id code message } }" : "{ __typename }";
+      const res = await h.gql(query.replace("{ __typename }", selection), variables, keyB);
+      expect(await snapshotRows(h)).toEqual(before);
+      expect(res.errors, JSON.stringify(res)).toBeUndefined();
+      const value = (res.data as Record<string, any>)[r.name];
+      if (r.kind === "query") expect(value).toBeNull();
+      else expect(value).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", id: a.EndpointUid });
+      expect(JSON.stringify(res)).not.toContain(a.Endpoint);
+      // Control: A's ancestor, naming A's tenant, does reach it by uid.
+      if (r.kind === "query") {
+        const seen = await h.gql(query, { ...variables, tenantId: a.Tenant });
+        expect(seen.data?.[r.name], JSON.stringify(seen)).not.toBeNull();
+      }
+    },
+  );
+
+  // Listings with no argument naming anything (tenants, apiKeys, endpoints, ...): B's page holds B's
+  // objects and nothing of A's.
+  const LIST_ROWS = ROOTS.filter((r) => r.kind === "query" && String(r.field.type).includes("Connection"));
+  it.each(LIST_ROWS.map((r) => ({ label: `query.${r.name}`, r })))(
+    "$label, as tenant B's ADMIN with no filter → nothing of A's",
+    async ({ r }) => {
+      const { query, variables } = minimalCall(r, { first: 100 });
+      const res = await h.gql(
+        query.replace("{ __typename }", "{ totalCount edges { node { id } } }"),
+        variables,
+        keyB,
+      );
+      const text = JSON.stringify(res);
+      expect(res.errors, text).toBeUndefined();
+      for (const id of Object.values(a)) expect(text).not.toContain(id);
+    },
+  );
+
+  it("lists tenants and apiKeys among the derived listings", () => {
+    expect(LIST_ROWS.map((r) => r.name)).toEqual(expect.arrayContaining(["tenants", "apiKeys"]));
+  });
 
   it.each(REF_ROWS)("$label = tenant A's $kind, as tenant B's ADMIN → nothing of A's", async (row) => {
     const { r } = row;
@@ -243,8 +316,10 @@ describe("cross-tenant matrix", () => {
       const base = (variables[row.arg] as Record<string, unknown> | undefined) ?? {};
       overrides[row.arg] = { ...base, [row.field]: value };
     }
-    // An id argument next to the reference names B's own object (a move of B's endpoint into A).
-    if (r.field.args.some((x) => x.name === "id")) overrides.id = b[kindOf(r) ?? "Tenant"];
+    // An id argument next to the reference names B's own object (a move of B's endpoint into A);
+    // a top-level tenantId beside uid is the tenant the uid is looked up in: A's, with A's uid.
+    if (row.arg === "tenantId" && r.field.args.some((x) => x.name === "uid")) overrides.uid = a.EndpointUid;
+    else if (r.field.args.some((x) => x.name === "id")) overrides.id = b[kindOf(r) ?? "Tenant"];
     if (r.field.args.some((x) => x.name === "since"))
       overrides.since = new Date(Date.now() - 3600_000).toISOString();
     if (row.r.kind === "subscription") {
@@ -257,7 +332,7 @@ describe("cross-tenant matrix", () => {
       ? built.query.replace("{ __typename }", "{ totalCount edges { node { __typename } } }")
       : built.query.replace(
           "{ __typename }",
-          "{ __typename ... on NotFoundError { id code } ... on ValidationError { fieldErrors { path } } }",
+          "{ __typename ... on NotFoundError { resourceId code } ... on ValidationError { fieldErrors { path } } }",
         );
     const before = await snapshotRows(h);
     const res = await h.gql(query, built.variables, keyB);
@@ -271,7 +346,11 @@ describe("cross-tenant matrix", () => {
       expect(result.totalCount).toBe(0);
     } else if (r.kind === "mutation") {
       expect(res.errors, text).toBeUndefined();
-      expect(result, text).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", id: value });
+      expect(result, text).toMatchObject({
+        __typename: "NotFoundError",
+        code: "NOT_FOUND",
+        resourceId: value,
+      });
     } else {
       expect(result ?? null, text).toBeNull();
     }

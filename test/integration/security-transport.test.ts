@@ -26,7 +26,11 @@ import {
 /** Would create a tenant if it ran: every refusal below must leave `tenants` as it was. */
 const MUTATE = 'mutation { createTenant(input: { name: "matrix" }) { __typename } }';
 const VIEWER = "{ viewer { keyId } }";
-const CSRF_MESSAGE = "Required CSRF header(s) not present";
+const CSRF = {
+  message:
+    "Refused as a possible cross-site request: send an Authorization header, a JSON body (content-type: application/json), or the x-graphql-yoga-csrf header",
+  code: "CSRF_PREVENTED",
+};
 
 interface Row {
   name: string;
@@ -151,7 +155,7 @@ const ROWS: Row[] = [
       body: JSON.stringify({ query: MUTATE }),
     }),
     status: 403,
-    error: { message: CSRF_MESSAGE, code: null },
+    error: CSRF,
   },
   {
     name: "form-urlencoded POST (no preflight)",
@@ -163,13 +167,13 @@ const ROWS: Row[] = [
       body: `query=${encodeURIComponent(MUTATE)}`,
     }),
     status: 403,
-    error: { message: CSRF_MESSAGE, code: null },
+    error: CSRF,
   },
   {
     name: "multipart POST (no preflight)",
     request: (h) => ({ headers: { authorization: `Bearer ${h.adminKey}` }, body: formBody() }),
     status: 403,
-    error: { message: CSRF_MESSAGE, code: null },
+    error: CSRF,
   },
   {
     name: "POST without content-type",
@@ -178,7 +182,7 @@ const ROWS: Row[] = [
       body: JSON.stringify({ query: MUTATE }),
     }),
     status: 403,
-    error: { message: CSRF_MESSAGE, code: null },
+    error: CSRF,
   },
   {
     name: "multipart POST with the CSRF header (uploads are off)",
@@ -203,14 +207,30 @@ const ROWS: Row[] = [
     error: null,
   },
   {
-    name: "GET query without a preflight header",
-    request: (h) => ({
+    name: "GET query without Authorization or a preflight header",
+    request: () => ({ method: "GET", search: `?query=${encodeURIComponent(VIEWER)}`, headers: {} }),
+    status: 403,
+    error: CSRF,
+  },
+  {
+    name: "GET query with a wrong key (passes CSRF prevention, fails authentication)",
+    request: () => ({
       method: "GET",
       search: `?query=${encodeURIComponent(VIEWER)}`,
+      headers: { authorization: "Bearer hk_wrong", accept: "application/graphql-response+json" },
+    }),
+    status: 401,
+    error: { message: "Invalid API key", code: "UNAUTHENTICATED" },
+  },
+  {
+    name: "GET mutation with Authorization",
+    request: (h) => ({
+      method: "GET",
+      search: `?query=${encodeURIComponent(MUTATE)}`,
       headers: { authorization: `Bearer ${h.adminKey}` },
     }),
-    status: 403,
-    error: { message: CSRF_MESSAGE, code: null },
+    status: 405,
+    error: { message: "Can only perform a mutation operation from a POST request.", code: "BAD_REQUEST" },
   },
   {
     name: "GET mutation (with the CSRF header)",
@@ -405,13 +425,19 @@ describe("transport and GraphQL rows", () => {
     const good = await rawRequest(h, post(h.adminKey, paddedBody(h.config.maxRequestBytes)));
     expect(good.status).toBe(200);
     expect(good.json).toEqual({ data: { createTenant: { __typename: "CreateTenantPayload" } } });
-    const get = await rawRequest(h, {
-      method: "GET",
-      search: `?query=${encodeURIComponent(VIEWER)}`,
-      headers: { authorization: `Bearer ${h.adminKey}`, "x-graphql-yoga-csrf": "1" },
-    });
-    expect(get.status).toBe(200);
-    expect(get.json.data.viewer.keyId).toMatch(/^key_/);
+    // GET queries are served with an Authorization header alone (what urql and Apollo send).
+    for (const headers of <Record<string, string>[]>[
+      { authorization: `Bearer ${h.adminKey}` },
+      { authorization: `Bearer ${h.adminKey}`, "x-graphql-yoga-csrf": "1" },
+    ]) {
+      const get = await rawRequest(h, {
+        method: "GET",
+        search: `?query=${encodeURIComponent(VIEWER)}`,
+        headers,
+      });
+      expect(get.status).toBe(200);
+      expect(get.json.data.viewer.keyId).toMatch(/^key_/);
+    }
     const utf8 = await rawRequest(h, {
       headers: jsonHeaders(h.adminKey),
       body: Buffer.from(
@@ -454,30 +480,42 @@ describe("transport and GraphQL rows", () => {
         name: "depth",
         at: (h: TestHookgate) => deep(h.config.graphqlMaxDepth),
         past: (h: TestHookgate) => deep(h.config.graphqlMaxDepth + 1),
+        kind: "Depth",
         message: (h: TestHookgate) =>
-          `Syntax Error: Query depth limit of ${h.config.graphqlMaxDepth} exceeded, found ${h.config.graphqlMaxDepth + 1}.`,
+          `Query is too deep: depth ${h.config.graphqlMaxDepth + 1} exceeds the limit of ${h.config.graphqlMaxDepth} (HOOKGATE_GRAPHQL_MAX_DEPTH)`,
       },
       {
         name: "aliases",
         at: (h: TestHookgate) => aliased(h.config.graphqlMaxAliases),
         past: (h: TestHookgate) => aliased(h.config.graphqlMaxAliases + 1),
+        kind: "Aliases",
         message: (h: TestHookgate) =>
-          `Syntax Error: Aliases limit of ${h.config.graphqlMaxAliases} exceeded, found ${h.config.graphqlMaxAliases + 1}.`,
+          `Query has too many aliases: ${h.config.graphqlMaxAliases + 1} exceeds the limit of ${h.config.graphqlMaxAliases} (HOOKGATE_GRAPHQL_MAX_ALIASES)`,
       },
       {
         name: "tokens",
         at: (h: TestHookgate) => tokens(h.config.graphqlMaxTokens),
         past: (h: TestHookgate) => tokens(h.config.graphqlMaxTokens + 1),
-        message: (h: TestHookgate) => `Syntax Error: Token limit of ${h.config.graphqlMaxTokens} exceeded.`,
+        kind: "Tokens",
+        message: (h: TestHookgate) =>
+          `Query is too long: more than ${h.config.graphqlMaxTokens} tokens (HOOKGATE_GRAPHQL_MAX_TOKENS)`,
       },
-    ])("$name", async ({ at, past, message }) => {
+    ])("$name", async ({ at, past, message, kind }) => {
       const okRes = await rawRequest(h, post(h.adminKey, { query: at(h) }));
       expect(okRes.status).toBe(200);
       expect(okRes.json.errors, okRes.text).toBeUndefined();
       const refused = await rawRequest(h, post(h.adminKey, { query: past(h) }));
       expect(refused.status).toBe(200);
       expectRequestId(refused);
-      expectOnlyError(refused.json, { message: message(h) });
+      expectOnlyError(refused.json, { message: message(h), code: "QUERY_TOO_COMPLEX" });
+      expect(refused.json.errors[0].extensions.kind).toBe(kind);
+      // A graphql-response+json client gets the refusal as HTTP 400, like the cost limit's.
+      const spec = await rawRequest(
+        h,
+        post(h.adminKey, { query: past(h) }, { accept: "application/graphql-response+json" }),
+      );
+      expect(spec.status).toBe(400);
+      expectOnlyError(spec.json, { message: message(h), code: "QUERY_TOO_COMPLEX" });
     });
 
     it("refuses a mutation past the depth limit without running it", async () => {
@@ -486,7 +524,7 @@ describe("transport and GraphQL rows", () => {
       const res = await expectNothingWritten(h, () => rawRequest(h, post(h.adminKey, { query })));
       expect(res.status).toBe(200);
       expect(res.json.data ?? null).toBeNull();
-      expect(res.json.errors[0].message).toMatch(/^Syntax Error: Query depth limit of \d+ exceeded/);
+      expect(res.json.errors[0].message).toMatch(/^Query is too deep: depth \d+ exceeds the limit of \d+/);
     });
 
     it("refuses a mutation whose selection is too costly without running it", async () => {
@@ -679,8 +717,9 @@ describe("introspection and rate limits by configuration", () => {
       for (const res of refused) {
         expectRequestId(res);
         expect(res.headers.get("retry-after")).toBe("1");
+        expect(res.json.errors[0].extensions.retryAfterSeconds).toBe(1);
         expectOnlyError(res.json, {
-          message: "Rate limit exceeded: at most 3 requests per second per API key",
+          message: "Rate limit exceeded: at most 3 requests per second per API key (HOOKGATE_API_RATE_LIMIT)",
           code: "RATE_LIMITED",
         });
       }

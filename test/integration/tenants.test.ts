@@ -5,10 +5,10 @@ import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js
 const CREATE_TENANT = `mutation ($input: CreateTenantInput!) { createTenant(input: $input) { __typename
   ... on CreateTenantPayload { tenant { id name parentId children { id } } }
   ... on ValidationError { fieldErrors { path message } }
-  ... on NotFoundError { id } } }`;
+  ... on NotFoundError { resourceId } } }`;
 const CREATE_KEY = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename
   ... on CreateApiKeyPayload { key apiKey { id tenantId } }
-  ... on NotFoundError { id } } }`;
+  ... on NotFoundError { resourceId } } }`;
 const TENANT = `query ($id: ID!) { tenant(id: $id) { id name parentId } }`;
 
 describe("tenants", () => {
@@ -90,12 +90,12 @@ describe("tenants", () => {
     // Creating under a tenant it cannot see, or a key there, is "not found".
     expect(await createTenant({ name: "x", parentId: sibling }, childKey)).toMatchObject({
       __typename: "NotFoundError",
-      id: sibling,
+      resourceId: sibling,
     });
     const foreignKey = ok(
       await h.gql(CREATE_KEY, { input: { name: "k", scopes: ["ADMIN"], tenantId: parent } }, childKey),
     ).createApiKey;
-    expect(foreignKey).toMatchObject({ __typename: "NotFoundError", id: parent });
+    expect(foreignKey).toMatchObject({ __typename: "NotFoundError", resourceId: parent });
     // Its own sub-accounts are fine.
     const own = await createTenant({ name: "grandchild" }, childKey);
     expect(own.tenant.parentId).toBe(child);

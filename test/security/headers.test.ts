@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  type CustomHeader,
-  isSensitiveHeader,
-  REDACTED,
-  redactHeaders,
-  validateCustomHeaders,
-} from "../../src/security/headers.js";
+import { type CustomHeader, isSensitiveHeader, validateCustomHeaders } from "../../src/security/headers.js";
 
 const h = (name: string, value = "v"): CustomHeader => ({ name, value });
 
@@ -131,24 +125,5 @@ describe("sensitive headers", () => {
 
   it.each(["X-Tenant", "Accept", "X-Request-Id", "X-Region"])("%s is not sensitive", (name) => {
     expect(isSensitiveHeader(name)).toBe(false);
-  });
-
-  it("redacts lists and records without touching the input", () => {
-    const list = [h("Authorization", "Bearer abc"), h("X-Tenant", "t1"), h("x-api-key", "k")];
-    expect(redactHeaders(list)).toEqual([
-      h("Authorization", REDACTED),
-      h("X-Tenant", "t1"),
-      h("x-api-key", REDACTED),
-    ]);
-    expect(list[0].value).toBe("Bearer abc");
-
-    const record = { authorization: "Bearer abc", "x-tenant": "t1", "x-secret-thing": "s" };
-    expect(redactHeaders(record)).toEqual({
-      authorization: REDACTED,
-      "x-tenant": "t1",
-      "x-secret-thing": REDACTED,
-    });
-    expect(record.authorization).toBe("Bearer abc");
-    expect(REDACTED).toBe("[REDACTED]");
   });
 });

@@ -25,6 +25,8 @@ import * as Operations from './graphql.js';
 
 
 
+
+
 export type Requester<C = {}> = <R, V>(doc: DocumentNode, vars?: V, options?: C) => Promise<R> | AsyncIterable<R>
 export function getSdk<C>(requester: Requester<C>) {
   return {
@@ -99,6 +101,12 @@ export function getSdk<C>(requester: Requester<C>) {
     },
     RevokeApiKey(variables: Operations.RevokeApiKeyMutationVariables, options?: C): Promise<Operations.RevokeApiKeyMutation> {
       return requester<Operations.RevokeApiKeyMutation, Operations.RevokeApiKeyMutationVariables>(Operations.RevokeApiKeyDocument, variables, options) as Promise<Operations.RevokeApiKeyMutation>;
+    },
+    Tenants(variables?: Operations.TenantsQueryVariables, options?: C): Promise<Operations.TenantsQuery> {
+      return requester<Operations.TenantsQuery, Operations.TenantsQueryVariables>(Operations.TenantsDocument, variables, options) as Promise<Operations.TenantsQuery>;
+    },
+    ApiKeys(variables?: Operations.ApiKeysQueryVariables, options?: C): Promise<Operations.ApiKeysQuery> {
+      return requester<Operations.ApiKeysQuery, Operations.ApiKeysQueryVariables>(Operations.ApiKeysDocument, variables, options) as Promise<Operations.ApiKeysQuery>;
     }
   };
 }
