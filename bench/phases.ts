@@ -25,6 +25,8 @@ export interface Sizes {
   backlog: number;
   backlogSampleMs: number;
   oldDeliveries: number;
+  /** Queued deliveries (fan-out 10) for the peer phase: Hookgate's dispatcher alone vs graphile-worker. */
+  peerDeliveries: number;
 }
 
 export interface Setup {

@@ -13,10 +13,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { cpuMeter } from "./lib/cpu.js";
 import { Gql } from "./lib/gql.js";
-import { type HookgateProcess, memoryOf, newSecrets, startHookgate } from "./lib/hookgate.js";
+import { type HookgateProcess, memoryOf, newSecrets, spawnHookgate, startHookgate } from "./lib/hookgate.js";
 import { type Child, spawnNode, stopAll } from "./lib/procs.js";
 import { nowMs, RpcClient } from "./lib/rpc.js";
 import { round, sleep } from "./lib/stats.js";
+import { peerPhase } from "./peer-phase.js";
 import * as P from "./phases.js";
 import { type BenchPostgres, freePort, startBenchPostgres } from "./postgres.js";
 import { summarise } from "./profile-summary.js";
@@ -26,6 +27,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PHASES = [
   "ceiling",
   "throughput",
+  "peer",
   "latency",
   "fanout",
   "api",
@@ -82,6 +84,7 @@ const sizes: P.Sizes = quick
       backlog: 50_000,
       backlogSampleMs: 4000,
       oldDeliveries: 0,
+      peerDeliveries: 3000,
     }
   : {
       ceilingMs: 10_000,
@@ -97,6 +100,7 @@ const sizes: P.Sizes = quick
       backlog: 1_000_000,
       backlogSampleMs: 30_000,
       oldDeliveries: 1_000_000,
+      peerDeliveries: 20_000,
     };
 if (args.rate) sizes.latencyRate = Number(args.rate);
 
@@ -161,6 +165,13 @@ async function main() {
     api: { publishPerSec: null as number | null, listP99Ms: null as number | null },
     subscriptions: { subscribers: null as number | null, p99Ms: null as number | null },
     memory: { backlog: null as number | null, peakRssMb: null as number | null },
+    /** graphile-worker sender on the same queued backlog; ratio = Hookgate's dispatcher alone / peer. */
+    peer: { perSec: null as number | null, ratio: null as number | null },
+    dispatcher: {
+      perSec: null as number | null,
+      ratioToCeiling: null as number | null,
+      firstDeliveryMs: null as number | null,
+    },
     growth: {
       emptyPerSec: null as number | null,
       fullPerSec: null as number | null,
@@ -352,6 +363,47 @@ async function main() {
       result.subscriptions = { subscribers: r.subscribers, p99Ms: r.p99Ms };
     });
 
+    // Peer: Hookgate's dispatcher alone and the graphile-worker sender on the same queued backlog.
+    if (only.has("peer")) {
+      await stopHookgate();
+      await phase("peer", async () => {
+        let n = 0;
+        const r = await peerPhase({
+          root,
+          logDir,
+          receiver,
+          receiverPid: receiverChild.pid,
+          receiverOrigin,
+          pg: pgInfo,
+          deliveries: sizes.peerDeliveries,
+          seedBacklog: (count, tag) =>
+            seed({ kind: "backlog", count, endpointIds: s.tp, eventType: P.TYPES.tp, tag }),
+          spawnHookgate: (serveArgs) =>
+            spawnHookgate(
+              {
+                root,
+                dataDir,
+                databaseUrl: pgInfo?.url,
+                ...secrets,
+                logFile: path.join(logDir, `hookgate-dispatcher-${++n}.log`),
+                cpuProfileDir: args.profile ? path.join(profileDir, `dispatcher-${n}`) : undefined,
+              },
+              serveArgs,
+            ),
+        });
+        details.peer = r;
+        result.peer = { perSec: r.peer.perSec, ratio: r.ratio };
+        result.dispatcher = {
+          perSec: r.dispatcher.perSec,
+          ratioToCeiling:
+            r.dispatcher.perSec && result.ceilingPerSec
+              ? round(r.dispatcher.perSec / result.ceilingPerSec, 3)
+              : null,
+          firstDeliveryMs: r.dispatcher.firstDeliveryMs,
+        };
+      });
+    }
+
     // 7a. Growth: the same throughput run with N old (succeeded, attempted) deliveries in the tables.
     if (only.has("growth") && sizes.oldDeliveries > 0) {
       await stopHookgate();
@@ -542,6 +594,28 @@ function printTable(r: any) {
     pg ? "≥ 0.5 × ceiling" : "≥ 0.15 × ceiling",
     check(r.throughput.ratioToCeiling, (x) => x >= (pg ? 0.5 : 0.15)),
   ]);
+  if (r.peer?.perSec) {
+    rows.push([
+      `peer: graphile-worker 0.17 sender (${v(r.details?.peer?.deliveries)} queued, deliveries/s)`,
+      v(r.peer.perSec),
+      "(yardstick)",
+      null,
+    ]);
+  }
+  if (r.dispatcher?.perSec) {
+    rows.push([
+      "dispatcher alone, same queued backlog (deliveries/s)",
+      `${v(r.dispatcher.perSec)} (${v(r.peer?.ratio, "× peer")}, ${v(r.dispatcher.ratioToCeiling, "× ceiling")})`,
+      "≥ 1.0 × peer, ≥ 0.5 × ceiling (PG)",
+      pg ? check(r.peer?.ratio, (x) => x >= 1 && (r.dispatcher.ratioToCeiling ?? 0) >= 0.5) : null,
+    ]);
+    rows.push([
+      "dispatcher spawn → first delivery",
+      v(r.dispatcher.firstDeliveryMs, " ms"),
+      "≤ 500 ms",
+      check(r.dispatcher.firstDeliveryMs, (x) => x <= 500),
+    ]);
+  }
   if (r.details?.dispatchOnly?.perSec) {
     rows.push([
       "dispatcher alone (pre-seeded due deliveries/s)",

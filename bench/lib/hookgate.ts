@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "../postgres.js";
 import { type Child, spawnNode } from "./procs.js";
+import { nowMs } from "./rpc.js";
 
 export interface HookgateProcess {
   child: Child;
@@ -39,7 +40,14 @@ export function newSecrets(): { encryptionKey: string; adminKey: string } {
   };
 }
 
-export async function startHookgate(o: HookgateOptions): Promise<HookgateProcess> {
+/**
+ * Spawns `hookgate serve [args]` (on a fresh port) without waiting for it: the peer phase times a
+ * dispatcher from its spawn to its first delivery.
+ */
+export async function spawnHookgate(
+  o: HookgateOptions,
+  args: string[] = [],
+): Promise<{ child: Child; port: number; spawnedAt: number }> {
   // Production runs compiled JavaScript: (re)build dist/ if the sources changed (a no-op otherwise), and
   // HOOKGATE_RUNTIME=dist below makes bin/hookgate.js refuse to fall back to tsx on the sources.
   execFileSync(process.execPath, [path.join(o.root, "scripts/build.mjs"), "--quiet"], {
@@ -65,11 +73,17 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProcess
     ...o.env,
   };
   const nodeArgs = o.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
-  const child = spawnNode("hookgate", [...nodeArgs, path.join(o.root, "bin/hookgate.js"), "serve"], {
+  const spawnedAt = nowMs();
+  const child = spawnNode("hookgate", [...nodeArgs, path.join(o.root, "bin/hookgate.js"), "serve", ...args], {
     env,
     cwd: o.root,
     logFile: o.logFile,
   });
+  return { child, port, spawnedAt };
+}
+
+export async function startHookgate(o: HookgateOptions): Promise<HookgateProcess> {
+  const { child, port } = await spawnHookgate(o);
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 180_000;
   while (true) {

@@ -34,7 +34,9 @@ export interface ClaimedRow {
 export interface EventRow {
   id: string;
   type: string;
+  /** Parsed from events.payload (json: key order as published). */
   payload: unknown;
+  test: boolean;
   created_at: Date;
 }
 
@@ -111,7 +113,7 @@ export function claimDue(
 
 export function loadEvents(db: Database, ids: string[]): Promise<EventRow[]> {
   return db.query<EventRow>(
-    "SELECT id, type, payload, created_at FROM events WHERE id = ANY($1::text[])",
+    "SELECT id, type, payload, test, created_at FROM events WHERE id = ANY($1::text[])",
     [ids],
     "hookgate_load_events",
   );
@@ -133,7 +135,6 @@ export interface Completion {
   att_status: "SUCCEEDED" | "FAILED" | null;
   trigger: string | null;
   req_headers: Record<string, string> | null;
-  req_body: string | null;
   resp_code: number | null;
   resp_body: string | null;
   duration_ms: number | null;
@@ -154,6 +155,13 @@ export type Health = "ok" | "fail" | "gone";
  * the receiver really answered, so the history must show it (its number may then repeat the number of
  * the other dispatcher's attempt). Endpoint health is likewise fed by every real answer.
  *
+ * IDEMPOTENT: a write may be repeated (retried after a lost reply, or after a database outage) and the
+ * repetition is harmless: the attempt insert skips an id already recorded, the fenced update no longer
+ * matches (the lock was cleared), and such a delivery still counts as updated (see `again`).
+ *
+ * The attempt row does not copy the request body: it is the event's envelope (domain/envelope.ts), which
+ * the API rebuilds from the event (request_body NULL), so an attempt costs no copy of the payload.
+ *
  * Health writes are skipped when they would change nothing, so steady successful traffic never writes
  * the endpoint row (it would otherwise be the hottest row in the database).
  */
@@ -162,7 +170,7 @@ WITH x AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id text, lock text, status text, delay_ms bigint, attempted boolean,
     attempt_id text, attempt_number int, url text, att_status text, trigger text,
-    req_headers jsonb, req_body text, resp_code int, resp_body text, duration_ms int, error text,
+    req_headers jsonb, resp_code int, resp_body text, duration_ms int, error text,
     endpoint_id text)
 ), upd AS (
   UPDATE deliveries d SET
@@ -182,11 +190,18 @@ WITH x AS (
                         request_headers, request_body, response_code, response_body, duration_ms,
                         error_message, created_at)
   SELECT x.attempt_id, x.id, x.endpoint_id, x.attempt_number, x.url, x.att_status::attempt_status,
-         x.trigger::attempt_trigger, x.req_headers, x.req_body, x.resp_code, x.resp_body, x.duration_ms,
+         x.trigger::attempt_trigger, x.req_headers, NULL, x.resp_code, x.resp_body, x.duration_ms,
          x.error, now()
   FROM x
   WHERE x.attempt_id IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries dd WHERE dd.id = x.id)
+  ON CONFLICT (id) DO NOTHING
   RETURNING 1
+), again AS (
+  -- A retry of a write that committed although its caller never heard so (the connection died after
+  -- COMMIT): the attempt row is there already (this statement's snapshot predates its own insert), so
+  -- the delivery was updated by that write. It counts as updated, so its signal still goes out.
+  SELECT x.id FROM x JOIN attempts a ON a.id = x.attempt_id JOIN deliveries d ON d.id = x.id
+  WHERE d.locked_by IS NULL
 ), h AS (
   SELECT e.id, h.health,
          CASE WHEN e.status <> 'ENABLED' THEN NULL
@@ -206,10 +221,10 @@ WITH x AS (
   WHERE e.id = h.id AND (h.disable IS NOT NULL OR (h.health = 'ok') <> (e.failing_since IS NULL))
   RETURNING e.id, h.disable
 )
-SELECT upd.id,
+SELECT r.id,
        (SELECT count(*) FROM att)::int AS attempts,
        (SELECT json_agg(json_build_object('id', ep.id, 'disable', ep.disable)) FROM ep WHERE ep.disable IS NOT NULL) AS disabled
-FROM upd`;
+FROM (SELECT id FROM upd UNION SELECT id FROM again) AS r`;
 
 export interface CompleteResult {
   /** Deliveries whose fenced update took effect. */

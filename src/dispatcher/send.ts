@@ -115,7 +115,6 @@ export class Sender {
       att_status: ok ? "SUCCEEDED" : "FAILED",
       trigger: row.trigger,
       req_headers: prepared.recorded,
-      req_body: body.text,
       resp_code: result.status,
       resp_body: result.body,
       duration_ms: result.durationMs,

@@ -4,16 +4,21 @@
  * headers or valid secrets change. Also the envelope receivers get, built once per event.
  */
 import type { App } from "../domain/app.js";
+import { envelopeOf } from "../domain/envelope.js";
 import { isSensitiveHeader, REDACTED } from "../security/headers.js";
 import { Signer } from "../signing/index.js";
 import { USER_AGENT } from "./http.js";
 import type { ClaimedRow, EventRow } from "./queue.js";
 
-/** An event's envelope, as recorded (text) and as sent and signed (bytes); shared by its deliveries. */
+/** An event's envelope, as sent and signed (bytes); shared by its deliveries. */
 export interface Body {
-  text: string;
   bytes: Buffer;
+  /** A test event (testEndpoint): marked by TEST_HEADER and a top-level "test": true. */
+  test: boolean;
 }
+
+/** Sent (value "1") on test events only, so receivers can tell them apart without parsing the body. */
+export const TEST_HEADER = "hookgate-test";
 
 export interface EndpointTemplate {
   /** The stored headers JSON and the valid secrets' ciphertexts it was built from. */
@@ -120,23 +125,23 @@ export function signedHeaders(
     headers.push(name, signature[name]);
     recorded[name] = template.redactSignature[name] ? REDACTED : signature[name];
   }
+  if (body.test) {
+    headers.push(TEST_HEADER, "1");
+    recorded[TEST_HEADER] = "1";
+  }
   return { headers, recorded, error: template.error };
 }
 
-/** The body receivers get: {"id","type","timestamp","data"}; identical on every attempt of an event. */
-function envelope(event: EventRow): string {
-  const created = event.created_at instanceof Date ? event.created_at : new Date(event.created_at);
-  return JSON.stringify({
+/** The event's envelope (domain/envelope.ts), encoded once for all its deliveries. */
+export function bodyOf(event: EventRow): Body {
+  const text = envelopeOf({
     id: event.id,
     type: event.type,
-    timestamp: created.toISOString(),
-    data: event.payload,
+    createdAt: event.created_at,
+    payload: event.payload,
+    test: event.test,
   });
-}
-
-export function bodyOf(event: EventRow): Body {
-  const text = envelope(event);
-  return { text, bytes: Buffer.from(text, "utf8") };
+  return { bytes: Buffer.from(text, "utf8"), test: event.test === true };
 }
 
 interface StoredHeader {

@@ -1,3 +1,4 @@
+import { envelopeOf } from "../domain/envelope.js";
 import { AttemptStatus } from "../generated/prisma/enums.js";
 import { builder } from "./builder.js";
 import { AttemptTriggerEnum } from "./delivery.js";
@@ -18,7 +19,18 @@ export const AttemptRef = builder.prismaObject("Attempt", {
       type: "JSON",
       description: "Headers as sent, with sensitive values redacted.",
     }),
-    requestBody: t.exposeString("requestBody"),
+    requestBody: t.string({
+      description: "The body as sent.",
+      // The dispatcher does not copy the event's envelope into its attempts (request_body NULL): it is
+      // rebuilt from the event by the same function that built the request.
+      select: {
+        requestBody: true,
+        delivery: {
+          select: { event: { select: { id: true, type: true, createdAt: true, payload: true, test: true } } },
+        },
+      },
+      resolve: (attempt) => attempt.requestBody ?? envelopeOf(attempt.delivery.event),
+    }),
     responseCode: t.exposeInt("responseCode", { nullable: true }),
     responseBody: t.exposeString("responseBody", { nullable: true }),
     durationMs: t.exposeInt("durationMs"),

@@ -150,6 +150,19 @@ describe("checkEndpointUrl", () => {
     // An allow-list opens addresses, not schemes.
     expect(checkEndpointUrl("http://10.20.3.4/", policy).ok).toBe(false);
   });
+
+  it("a localhost name is open exactly when allowedCidrs covers loopback", () => {
+    const other: UrlPolicy = { allowInsecure: false, allowedCidrs: ["10.20.0.0/16"] };
+    const v4: UrlPolicy = { allowInsecure: false, allowedCidrs: ["127.0.0.0/8"] };
+    const v6: UrlPolicy = { allowInsecure: false, allowedCidrs: ["::1/128"] };
+    for (const url of ["https://localhost:8443/", "https://api.localhost/"]) {
+      expect(checkEndpointUrl(url, other).ok, url).toBe(false);
+      expect(checkEndpointUrl(url, v4).ok, url).toBe(true);
+      expect(checkEndpointUrl(url, v6).ok, url).toBe(true);
+    }
+    // Opening loopback opens no scheme either.
+    expect(checkEndpointUrl("http://localhost:8443/", v4).ok).toBe(false);
+  });
 });
 
 describe("isBlockedAddress", () => {
@@ -303,5 +316,11 @@ describe("resolveAndCheckUrl", () => {
     const allowed: UrlPolicy = { allowInsecure: false, allowedCidrs: ["10.20.0.0/16"] };
     expect((await resolveAndCheckUrl("https://internal.test/", allowed, lookup)).ok).toBe(true);
     expect((await resolveAndCheckUrl("http://localhost:3000/", dev, lookup)).ok).toBe(true);
+    // localhost here resolves to ::1 as well: 127.0.0.0/8 alone does not open it, both ranges do.
+    const v4: UrlPolicy = { allowInsecure: false, allowedCidrs: ["127.0.0.0/8"] };
+    const both: UrlPolicy = { allowInsecure: false, allowedCidrs: ["127.0.0.0/8", "::1/128"] };
+    const refused = await resolveAndCheckUrl("https://localhost:8443/", v4, lookup);
+    expect(refused).toMatchObject({ ok: false, message: expect.stringContaining("resolves to ::1") });
+    expect((await resolveAndCheckUrl("https://localhost:8443/", both, lookup)).ok).toBe(true);
   });
 });

@@ -1,0 +1,132 @@
+/**
+ * The peer phase: the same backlog (N deliveries = N/10 events × 10 endpoints, queued up front in the
+ * database) sent by Hookgate's dispatcher alone (`hookgate serve --role dispatcher`, spawned on the backlog)
+ * and by the graphile-worker sender (bench/peer.ts) to the same receivers, each timed from its first to its
+ * last receipt; also the time from spawning the dispatcher to its first delivery, and CPU µs per delivery of
+ * every process involved. The peer always runs on PostgreSQL (graphile-worker needs it): the run's own
+ * cluster, or with --db pglite a throwaway durable cluster started for it.
+ */
+import path from "node:path";
+import { cpuMeter } from "./lib/cpu.js";
+import type { Child } from "./lib/procs.js";
+import { spawnNode } from "./lib/procs.js";
+import { nowMs, RpcClient } from "./lib/rpc.js";
+import { round } from "./lib/stats.js";
+import { waitForReceipts } from "./phases.js";
+import { type BenchPostgres, startBenchPostgres } from "./postgres.js";
+
+export interface PeerContext {
+  root: string;
+  logDir: string;
+  receiver: RpcClient;
+  receiverPid: number;
+  receiverOrigin: string;
+  /** The run's PostgreSQL (undefined on PGlite). */
+  pg: BenchPostgres | undefined;
+  deliveries: number;
+  /** Writes `count` due deliveries to the throughput endpoints while no Hookgate runs. */
+  seedBacklog(count: number, tag: string): Promise<unknown>;
+  /** Spawns Hookgate with these serve arguments; resolves once spawned (not ready), with when. */
+  spawnHookgate(args: string[]): Promise<{ child: Child; spawnedAt: number }>;
+}
+
+export interface SenderResult {
+  deliveries: number;
+  duplicates: number;
+  complete: boolean;
+  perSec: number | null;
+  /** From spawning the process (Hookgate) or starting the worker (peer) to the first receipt. */
+  firstDeliveryMs: number;
+  cpuMicrosPerDelivery: Record<string, number | null>;
+}
+
+const FANOUT = 10;
+
+export async function peerPhase(ctx: PeerContext) {
+  const n = ctx.deliveries;
+  const dispatcher = await hookgateAlone(ctx, n);
+  const peer = await graphileWorker(ctx, n);
+  return {
+    deliveries: n,
+    fanout: FANOUT,
+    dispatcher,
+    peer,
+    ratio: dispatcher.perSec && peer.perSec ? round(dispatcher.perSec / peer.perSec, 3) : null,
+  };
+}
+
+function rate(d: { unique: number; firstAt: number; lastAt: number }): number | null {
+  return d.unique > 1 && d.lastAt > d.firstAt ? ((d.unique - 1) / (d.lastAt - d.firstAt)) * 1000 : null;
+}
+
+async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult> {
+  await ctx.seedBacklog(n, `pd${Date.now().toString(36)}`);
+  await ctx.receiver.call("reset");
+  const { child, spawnedAt: t0 } = await ctx.spawnHookgate(["--role", "dispatcher"]);
+  try {
+    const cpu = cpuMeter({
+      dispatcher: { pid: child.pid },
+      postgres: ctx.pg?.serverPid ? { pid: ctx.pg.serverPid, children: true } : undefined,
+      receiver: { pid: ctx.receiverPid },
+    });
+    const d = await waitForReceipts(ctx.receiver, n, 300_000);
+    const cpuMicrosPerDelivery = cpu.perUnit(d.unique);
+    const r: SenderResult = {
+      deliveries: d.unique,
+      duplicates: d.duplicates,
+      complete: d.complete,
+      perSec: round(rate(d), 0),
+      firstDeliveryMs: round(d.firstAt - t0, 0) as number,
+      cpuMicrosPerDelivery,
+    };
+    console.log(
+      `  hookgate dispatcher alone: ${r.perSec}/s over ${r.deliveries} queued deliveries, first delivery ${r.firstDeliveryMs} ms after spawn; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,
+    );
+    return r;
+  } finally {
+    await child.stop(20_000);
+  }
+}
+
+async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult> {
+  // graphile-worker needs PostgreSQL: on a PGlite run, a durable throwaway cluster of its own.
+  const own = ctx.pg ? undefined : await startBenchPostgres();
+  const pg = (ctx.pg ?? own)!;
+  const child = spawnNode("peer", ["--import", "tsx", path.join(ctx.root, "bench/peer.ts")], {
+    cwd: ctx.root,
+    logFile: path.join(ctx.logDir, "peer.log"),
+    ipc: true,
+  });
+  try {
+    const rpc = new RpcClient(child.process, "peer");
+    await rpc.ready();
+    const q = await rpc.call<{ ms: number }>("queue", { url: pg.url, count: n, fanout: FANOUT }, 600_000);
+    console.log(`  peer: queued ${n} graphile-worker jobs in ${Math.round(q.ms)} ms`);
+    await ctx.receiver.call("reset");
+    const cpu = cpuMeter({
+      peer: { pid: child.pid },
+      postgres: pg.serverPid ? { pid: pg.serverPid, children: true } : undefined,
+      receiver: { pid: ctx.receiverPid },
+    });
+    const t0 = nowMs();
+    await rpc.call("start", { url: pg.url, origin: ctx.receiverOrigin });
+    const d = await waitForReceipts(ctx.receiver, n, 300_000);
+    const cpuMicrosPerDelivery = cpu.perUnit(d.unique);
+    await rpc.call("stop", {}, 60_000);
+    const r: SenderResult = {
+      deliveries: d.unique,
+      duplicates: d.duplicates,
+      complete: d.complete,
+      perSec: round(rate(d), 0),
+      firstDeliveryMs: round(d.firstAt - t0, 0) as number,
+      cpuMicrosPerDelivery,
+    };
+    console.log(
+      `  peer (graphile-worker 0.17): ${r.perSec}/s over ${r.deliveries} queued jobs; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,
+    );
+    return r;
+  } finally {
+    await child.stop();
+    await own?.stop();
+  }
+}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "attempts" ALTER COLUMN "request_body" DROP NOT NULL;
