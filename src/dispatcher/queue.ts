@@ -34,7 +34,9 @@ export interface ClaimedRow {
 export interface EventRow {
   id: string;
   type: string;
+  /** Parsed from events.payload (json: key order as published). */
   payload: unknown;
+  test: boolean;
   created_at: Date;
 }
 
@@ -111,7 +113,7 @@ export function claimDue(
 
 export function loadEvents(db: Database, ids: string[]): Promise<EventRow[]> {
   return db.query<EventRow>(
-    "SELECT id, type, payload, created_at FROM events WHERE id = ANY($1::text[])",
+    "SELECT id, type, payload, test, created_at FROM events WHERE id = ANY($1::text[])",
     [ids],
     "hookgate_load_events",
   );
