@@ -8,6 +8,8 @@ import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerSchema } from "./schema.js";
 import { registerServe } from "./serve.js";
+import { registerTail } from "./tail.js";
+import { registerTenants } from "./tenants.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -24,6 +26,8 @@ registerMigrate(program);
 registerKeys(program);
 registerConfig(program);
 registerSchema(program);
+registerTenants(program);
+registerTail(program);
 
 try {
   await program.parseAsync(process.argv);
