@@ -6,6 +6,7 @@ import "./tenant.js";
 import "./delivery-profile.js";
 import "./event-type.js";
 import "./endpoint.js";
+import "./endpoint-health.js";
 import "./event.js";
 import "./delivery.js";
 import "./attempt.js";
