@@ -1,4 +1,6 @@
 import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { promisify } from "node:util";
@@ -94,6 +96,46 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
     const none = await cli(["tenants", "list"], "");
     expect(none.code).toBe(2);
     expect(none.stderr).toBe("hookgate: no API key: pass --api-key or set HOOKGATE_API_KEY\n");
+  });
+
+  it("events publish reads --data from a file, stdin or inline; bad JSON and typed errors are one line", async () => {
+    await createEventType(h, "cli.publish");
+    const dir = mkdtempSync(path.join(tmpdir(), "hookgate-cli-data-"));
+    try {
+      writeFileSync(path.join(dir, "data.json"), '{"from":"file"}');
+      const fromFile = await cli([
+        "events",
+        "publish",
+        "--type",
+        "cli.publish",
+        "--data",
+        `@${path.join(dir, "data.json")}`,
+        "--json",
+      ]);
+      expect(fromFile.code, fromFile.stderr).toBe(0);
+      expect(JSON.parse(fromFile.stdout).event.payload).toEqual({ from: "file" });
+      const fromStdin = await new Promise<string>((resolve, reject) => {
+        const child = execFile(
+          process.execPath,
+          [BIN, "events", "publish", "--type", "cli.publish", "--data", "-", "--json"],
+          { env: env() },
+          (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        );
+        child.stdin!.end('{"from":"stdin"}');
+      });
+      expect(JSON.parse(fromStdin).event.payload).toEqual({ from: "stdin" });
+      const table = await cli(["events", "publish", "--type", "cli.publish", "--data", '{"n":1}']);
+      expect(table.stdout).toMatch(/│ evt_\S+\s+│ cli\.publish\s+│ 0\s+│/);
+      const bad = await cli(["events", "publish", "--type", "cli.publish", "--data", "{nope"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^hookgate: --data is not JSON: .+\n$/);
+      const unknown = await cli(["events", "publish", "--type", "no.such.type", "--data", "{}"]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr.split("\n")).toHaveLength(2);
+      expect(unknown.stderr).toMatch(/^hookgate: ValidationError: input\.type: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("tail prints one line per delivery update until interrupted", async () => {

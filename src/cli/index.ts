@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerConfig } from "./config.js";
+import { registerEvents } from "./events.js";
 import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerSchema } from "./schema.js";
@@ -27,6 +28,7 @@ registerKeys(program);
 registerConfig(program);
 registerSchema(program);
 registerTenants(program);
+registerEvents(program);
 registerTail(program);
 
 try {
