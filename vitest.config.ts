@@ -28,6 +28,8 @@ export default defineConfig({
         test: {
           name: "pglite",
           include: ["test/**/*.test.ts"],
+          // The fault suite has its own config and script (vitest.faults.config.ts, npm run test:faults).
+          exclude: ["test/faults/**", "**/node_modules/**"],
           env: { HOOKGATE_TEST_DB: "pglite" },
         },
       },

@@ -6,6 +6,8 @@
 //
 // HOOKGATE_RUNTIME=dist refuses to start without a current build (production, the benchmark);
 // HOOKGATE_RUNTIME=source always runs the sources; unset or "auto" chooses as above.
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import { buildState } from "../scripts/dist-stamp.mjs";
@@ -25,7 +27,10 @@ if (!process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) {
   v8.setFlagsFromString("--heap-growing-percent=50");
 }
 
-const state = runtime === "source" ? "unused" : buildState(fileURLToPath(new URL("..", import.meta.url)));
+const root = fileURLToPath(new URL("..", import.meta.url));
+// Installed as a package there are no sources: the dist/ that came with it is the build.
+const packaged = !existsSync(path.join(root, "src"));
+const state = packaged ? "current" : runtime === "source" ? "unused" : buildState(root);
 if (state === "current") {
   await import("../dist/cli/index.js");
 } else {

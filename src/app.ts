@@ -1,16 +1,20 @@
 import type { Config, Role } from "./config.js";
+import { acquireDataDirLock, type DataDirLock } from "./db/data-dir-lock.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { createDispatcher, type Dispatcher } from "./dispatcher/index.js";
 import { createFirstAdminKeyIfNone, ensureAdminKey } from "./domain/api-keys.js";
 import type { App } from "./domain/app.js";
 import { closeLiveUpdates } from "./domain/live.js";
+import { type RetentionSchedule, scheduleRetention } from "./domain/retention.js";
 import { ensureRootTenant } from "./domain/tenants.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, watchDatabase } from "./metrics.js";
 import { createCipher, loadOrCreateKeyFile } from "./security/crypto.js";
 import { policyFromConfig } from "./security/url-policy.js";
 import type { RunningServer } from "./server/index.js";
+import { bindHttpServer, boundPort, serveProbes } from "./server/listen.js";
+import { HOOKGATE_VERSION } from "./version.js";
 
 /** Serialises first-start bootstrap between processes sharing one Postgres. */
 const BOOTSTRAP_LOCK_KEY = 72707370;
@@ -90,7 +94,8 @@ export async function bootstrap(app: App): Promise<{ firstAdminKey: string | nul
 
 export interface Hookgate {
   app: AppHandle;
-  server: RunningServer | null;
+  /** Every role serves /health, /ready and /metrics; /graphql only with the api role (or all). */
+  server: RunningServer;
   /** Running when the role is "dispatcher" or "all". */
   dispatcher: Dispatcher | null;
   firstAdminKey: string | null;
@@ -107,43 +112,86 @@ export interface StartOptions extends CreateAppOptions {
 /** Everything `hookgate serve` runs, for the CLI and for tests. */
 export async function startHookgate(config: Config, opts: StartOptions = {}): Promise<Hookgate> {
   const role = opts.role ?? config.role;
-  const app = await createApp(config, opts);
+  // The port first: a port in use is refused before the database is opened or anything written.
+  const httpServer = await bindHttpServer(opts.port ?? config.port, opts.host ?? config.host);
+  const bound = boundPort(httpServer);
+  let lock: DataDirLock | undefined;
+  let app: AppHandle;
+  try {
+    // Embedded: this process owns the data directory while it serves (see data-dir-lock.ts).
+    if (!opts.db && !config.databaseUrl) {
+      lock = acquireDataDirLock(config.dataDir, {
+        command: "hookgate serve",
+        port: bound.port,
+        host: opts.host ?? config.host,
+      });
+    }
+    app = await createApp(config, opts);
+  } catch (err) {
+    lock?.release();
+    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    throw err;
+  }
   let server: RunningServer | null = null;
   let dispatcher: Dispatcher | null = null;
+  let retention: RetentionSchedule | null = null;
   try {
-    const { firstAdminKey } = await bootstrap(app);
+    // The root tenant and admin keys are the API's: a dispatcher-only process starts delivering without
+    // waiting for them (the first API process creates them).
+    const { firstAdminKey } = role === "dispatcher" ? { firstAdminKey: null } : await bootstrap(app);
     if (role === "dispatcher" || role === "all") {
       dispatcher = createDispatcher(app);
       await dispatcher.start();
+      retention = scheduleRetention(app);
     }
+    // Every role serves /health, /ready and /metrics on its port; api and all serve /graphql too.
     if (role === "api" || role === "all") {
       // Loaded only for the roles that serve the API: GraphQL, Yoga and the schema take most of a
       // process's start-up, and a dispatcher-only process must be delivering within 0.5 s of spawn.
       const { startServer } = await import("./server/index.js");
-      server = await startServer(app, { port: opts.port, host: opts.host });
+      server = await startServer(app, { httpServer });
+    } else {
+      server = serveProbes(app, httpServer);
     }
+    app.logger.info(
+      {
+        role,
+        port: server.port,
+        database: app.db.kind,
+        ...(app.db.kind === "pglite" ? { dataDir: config.dataDir } : {}),
+        version: HOOKGATE_VERSION,
+        pid: process.pid,
+        retention: config.retentionMs > 0 ? config.retentionMs : "off",
+      },
+      "Hookgate started",
+    );
     let stopping: Promise<void> | null = null;
+    const running = server;
     return {
       app,
-      server,
+      server: running,
       dispatcher,
       firstAdminKey,
       stop() {
         stopping ??= (async () => {
           // The dispatcher MUST finish or release its in-flight work before the database closes,
           // or those deliveries wait a whole lease before anyone may send them again.
-          const settled = await Promise.allSettled([server?.close(), dispatcher?.stop()]);
+          const settled = await Promise.allSettled([running.close(), dispatcher?.stop(), retention?.stop()]);
           await closeLiveUpdates(app.db);
           await app.close();
+          lock?.release();
           for (const r of settled) if (r.status === "rejected") throw r.reason;
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await server?.close().catch(() => {});
+    await retention?.stop().catch(() => {});
+    if (server) await server.close().catch(() => {});
+    else await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     await dispatcher?.stop().catch(() => {});
     await app.close().catch(() => {});
+    lock?.release();
     throw err;
   }
 }

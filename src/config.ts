@@ -45,6 +45,8 @@ export interface Config {
   maxResponseBytes: number;
   disableAfterMs: number;
   secretGraceMs: number;
+  /** Age past which finished deliveries, their attempts and their events are removed; 0 = never. */
+  retentionMs: number;
   shutdownGraceMs: number;
   maxRequestBytes: number;
   graphqlMaxDepth: number;
@@ -327,6 +329,21 @@ export const OPTIONS = [
     default: "24h",
     doc: "Default time a rotated-out signing secret keeps signing beside the new one (per call: up to 7 days).",
     parse: duration(0, 7 * 24 * 3600_000),
+  },
+  {
+    key: "retentionMs",
+    env: "HOOKGATE_RETENTION",
+    default: "30d",
+    doc: "Events, deliveries and attempts older than this are removed (hourly, by dispatcher processes, in small batches); a delivery still due or in flight is never removed, nor its event. `off` (or `0`) keeps everything. At least 1h.",
+    parse: (raw) => {
+      const s = raw.trim().toLowerCase();
+      if (s === "off" || s === "0") return 0;
+      try {
+        return duration(3600_000, 10 * 365 * 24 * 3600_000)(raw);
+      } catch (err) {
+        throw new Error(`${(err as Error).message} (or off, to keep everything)`);
+      }
+    },
   },
   {
     key: "shutdownGraceMs",

@@ -25,4 +25,13 @@ registerKeys(program);
 registerConfig(program);
 registerSchema(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Refusals (the data directory or the port is in use) are one line that says what to do, not a stack.
+  if (err instanceof Error && (err.name === "DataDirInUseError" || err.name === "PortInUseError")) {
+    process.stderr.write(`hookgate: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

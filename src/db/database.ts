@@ -5,6 +5,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { AvailabilityMonitor, DatabaseUnavailableError, isUnavailableError } from "./availability.js";
+import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
 import { CONNECT_TIMEOUT_MS, Listener } from "./listener.js";
 import { SignalSender } from "./signal-sender.js";
 
@@ -110,11 +111,19 @@ const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers
 
 async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   let pglite = opts.pglite;
+  let lock: DataDirLock | undefined;
   if (!pglite) {
     const dir = opts.dataDir ?? "./.hookgate";
     // Private to the owner: it holds the database and, beside it, the encryption key.
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    pglite = await PGlite.create(`${dir}/pgdata`, { startParams: PGLITE_START_PARAMS });
+    // One process per data directory: another one's writes would go to a copy that is lost.
+    lock = acquireDataDirLock(dir);
+    try {
+      pglite = await PGlite.create(`${dir}/pgdata`, { startParams: PGLITE_START_PARAMS });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   }
   const db = pglite;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
@@ -160,6 +169,7 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
       await prisma.$disconnect();
       // PGlite MUST be closed or the process never exits (and the data dir stays locked).
       await db.close();
+      lock?.release();
     },
   };
 }

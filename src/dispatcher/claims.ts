@@ -120,7 +120,9 @@ export class ClaimLoop {
         this.completions.unflushed >= this.maxUnflushed
           ? 0
           : Math.min(this.cfg.dispatchBatchSize, this.maxHeld - this.slots.held);
-      if (this.moreDue && budget > 0) {
+      // No claims while the database is known to be down (they would be refused at once); the poll
+      // wakes the loop to look again.
+      if (this.moreDue && budget > 0 && this.app.db.health().reachable) {
         this.moreDue = false;
         try {
           const limit = claimLimit(budget, this.cfg.dispatchBatchSize, this.app.db.kind !== "postgres");

@@ -6,6 +6,8 @@
  * for its own WAL flush. This path must not throw: a failed write leaves the lease to expire, and the
  * delivery is attempted again (at-least-once).
  */
+import pRetry from "p-retry";
+import { isUnavailableError } from "../db/availability.js";
 import type { App } from "../domain/app.js";
 import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate } from "../domain/signals.js";
 import { type ClaimedRow, type Completion, completeBatch, type Health } from "./queue.js";
@@ -26,6 +28,8 @@ export interface CompletionHooks {
   /** A completion schedules its delivery again this many ms from now. */
   due(at: number): void;
   crashed(): boolean;
+  /** True once outcomes may be left to their leases after all (a stop past its grace during an outage). */
+  abandon(): boolean;
 }
 
 export class CompletionWriter {
@@ -115,7 +119,7 @@ export class CompletionWriter {
   }
 
   private async writeBatch(batch: Outcome[], health: Map<string, Health>): Promise<void> {
-    const write = (items: Outcome[], h: Map<string, Health>) =>
+    const attempt = (items: Outcome[], h: Map<string, Health>) =>
       retryTransient(
         () =>
           completeBatch(
@@ -127,6 +131,8 @@ export class CompletionWriter {
         { retries: 4, minTimeout: 50, maxTimeout: 2000 },
         this.hooks.crashed,
       );
+    const write = (items: Outcome[], h: Map<string, Health>) =>
+      this.outlastOutage(items, () => attempt(items, h));
     try {
       const res = await write(batch, health);
       this.afterWrite(batch, res.updated, res.disabled);
@@ -151,6 +157,28 @@ export class CompletionWriter {
         }
       }
     }
+  }
+
+  /**
+   * Keeps outcomes across a database outage of any length: while the database is unreachable the write
+   * is tried again (p-retry, backoff to 2 s) until it succeeds. An outcome dropped here would be sent
+   * again once its lease expired, so a success would be delivered twice. The write is idempotent (see
+   * queue.ts completeBatch), so trying again after a write whose reply was lost is harmless. Only a
+   * crash, or a stop past its grace, gives up (the lease then decides: at-least-once).
+   */
+  private outlastOutage<T>(items: Outcome[], write: () => Promise<T>): Promise<T> {
+    let warned = false;
+    return pRetry(write, {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: 100,
+      maxTimeout: 2000,
+      shouldRetry: ({ error }) => isUnavailableError(error) && !this.hooks.crashed() && !this.hooks.abandon(),
+      onFailedAttempt: ({ error }) => {
+        if (warned || !isUnavailableError(error)) return;
+        warned = true;
+        this.log.warn({ outcomes: items.length }, "database unavailable: keeping outcomes until it returns");
+      },
+    });
   }
 
   private afterWrite(batch: Outcome[], updated: Set<string>, disabled: { id: string; disable: string }[]) {

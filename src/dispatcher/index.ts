@@ -68,6 +68,8 @@ export class Dispatcher {
   private loopDone: Promise<void> = Promise.resolve();
   private stopPromise: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
+  /** During a stop: when outcomes still waiting for an unreachable database are given up. */
+  private abandonAt = Number.POSITIVE_INFINITY;
 
   private readonly slots: Slots;
   private readonly completions: CompletionWriter;
@@ -96,6 +98,7 @@ export class Dispatcher {
       },
       due: (at) => this.claims.scheduleDue(at),
       crashed,
+      abandon: () => this.state === "stopping" && Date.now() > this.abandonAt,
     });
     this.claims = new ClaimLoop(app, this.cfg, this.workerId, this.log, this.slots, this.completions, {
       running: () => this.state === "running",
@@ -211,6 +214,7 @@ export class Dispatcher {
         return;
       }
       this.state = "stopping";
+      this.abandonAt = Date.now() + this.cfg.shutdownGraceMs + 5000;
       this.claims.stopTimers();
       this.claims.kick();
       await this.unlisten?.().catch(() => {});

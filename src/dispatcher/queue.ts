@@ -34,7 +34,9 @@ export interface ClaimedRow {
 export interface EventRow {
   id: string;
   type: string;
+  /** Parsed from events.payload (json: key order as published). */
   payload: unknown;
+  test: boolean;
   created_at: Date;
 }
 
@@ -111,7 +113,7 @@ export function claimDue(
 
 export function loadEvents(db: Database, ids: string[]): Promise<EventRow[]> {
   return db.query<EventRow>(
-    "SELECT id, type, payload, created_at FROM events WHERE id = ANY($1::text[])",
+    "SELECT id, type, payload, test, created_at FROM events WHERE id = ANY($1::text[])",
     [ids],
     "hookgate_load_events",
   );
@@ -153,6 +155,10 @@ export type Health = "ok" | "fail" | "gone";
  * the receiver really answered, so the history must show it (its number may then repeat the number of
  * the other dispatcher's attempt). Endpoint health is likewise fed by every real answer.
  *
+ * IDEMPOTENT: a write may be repeated (retried after a lost reply, or after a database outage) and the
+ * repetition is harmless: the attempt insert skips an id already recorded, the fenced update no longer
+ * matches (the lock was cleared), and such a delivery still counts as updated (see `again`).
+ *
  * The attempt row does not copy the request body: it is the event's envelope (domain/envelope.ts), which
  * the API rebuilds from the event (request_body NULL), so an attempt costs no copy of the payload.
  *
@@ -188,7 +194,14 @@ WITH x AS (
          x.error, now()
   FROM x
   WHERE x.attempt_id IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries dd WHERE dd.id = x.id)
+  ON CONFLICT (id) DO NOTHING
   RETURNING 1
+), again AS (
+  -- A retry of a write that committed although its caller never heard so (the connection died after
+  -- COMMIT): the attempt row is there already (this statement's snapshot predates its own insert), so
+  -- the delivery was updated by that write. It counts as updated, so its signal still goes out.
+  SELECT x.id FROM x JOIN attempts a ON a.id = x.attempt_id JOIN deliveries d ON d.id = x.id
+  WHERE d.locked_by IS NULL
 ), h AS (
   SELECT e.id, h.health,
          CASE WHEN e.status <> 'ENABLED' THEN NULL
@@ -208,10 +221,10 @@ WITH x AS (
   WHERE e.id = h.id AND (h.disable IS NOT NULL OR (h.health = 'ok') <> (e.failing_since IS NULL))
   RETURNING e.id, h.disable
 )
-SELECT upd.id,
+SELECT r.id,
        (SELECT count(*) FROM att)::int AS attempts,
        (SELECT json_agg(json_build_object('id', ep.id, 'disable', ep.disable)) FROM ep WHERE ep.disable IS NOT NULL) AS disabled
-FROM upd`;
+FROM (SELECT id FROM upd UNION SELECT id FROM again) AS r`;
 
 export interface CompleteResult {
   /** Deliveries whose fenced update took effect. */

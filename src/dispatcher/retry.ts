@@ -4,6 +4,7 @@
  * Also the in-process retries of transient database errors around the dispatcher's statements.
  */
 import pRetry from "p-retry";
+import { isUnavailableError } from "../db/availability.js";
 
 export interface RetryPolicy {
   /** Delays before each retry after the first (immediate) attempt. */
@@ -96,6 +97,7 @@ export async function retryTransient<T>(
 
 /** Connection-level and serialization failures: worth retrying in-process. Anything else is a bug. */
 function isTransientDbError(err: unknown): boolean {
+  if (isUnavailableError(err)) return true;
   const code = (err as { code?: string })?.code;
   if (!code) {
     const msg = String((err as Error)?.message ?? "");

@@ -13,7 +13,12 @@ import type { ClaimedRow, EventRow } from "./queue.js";
 /** An event's envelope, as sent and signed (bytes); shared by its deliveries. */
 export interface Body {
   bytes: Buffer;
+  /** A test event (testEndpoint): marked by TEST_HEADER and a top-level "test": true. */
+  test: boolean;
 }
+
+/** Sent (value "1") on test events only, so receivers can tell them apart without parsing the body. */
+export const TEST_HEADER = "hookgate-test";
 
 export interface EndpointTemplate {
   /** The stored headers JSON and the valid secrets' ciphertexts it was built from. */
@@ -120,6 +125,10 @@ export function signedHeaders(
     headers.push(name, signature[name]);
     recorded[name] = template.redactSignature[name] ? REDACTED : signature[name];
   }
+  if (body.test) {
+    headers.push(TEST_HEADER, "1");
+    recorded[TEST_HEADER] = "1";
+  }
   return { headers, recorded, error: template.error };
 }
 
@@ -130,8 +139,9 @@ export function bodyOf(event: EventRow): Body {
     type: event.type,
     createdAt: event.created_at,
     payload: event.payload,
+    test: event.test,
   });
-  return { bytes: Buffer.from(text, "utf8") };
+  return { bytes: Buffer.from(text, "utf8"), test: event.test === true };
 }
 
 interface StoredHeader {

@@ -1,5 +1,5 @@
 /**
- * The body receivers get for an event: {"id","type","timestamp","data"}, identical on every attempt of
+ * The body receivers get for an event: {"id","type","timestamp",["test",]"data"}, identical on every attempt of
  * every delivery of the event. The dispatcher sends it; attempt rows do not store it (request_body is
  * NULL for it) and the API rebuilds it from the event for Attempt.requestBody. Both MUST go through this
  * one function, or the recorded request would differ from the one sent.
@@ -9,6 +9,8 @@ export interface EnvelopeSource {
   type: string;
   createdAt: Date | string;
   payload: unknown;
+  /** Test events (testEndpoint) say so at the top level, before data; real ones carry no "test" key. */
+  test?: boolean;
 }
 
 export function envelopeOf(event: EnvelopeSource): string {
@@ -17,6 +19,7 @@ export function envelopeOf(event: EnvelopeSource): string {
     id: event.id,
     type: event.type,
     timestamp: created.toISOString(),
+    ...(event.test ? { test: true } : {}),
     data: event.payload,
   });
 }

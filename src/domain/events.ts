@@ -1,8 +1,9 @@
+import { isDeepStrictEqual } from "node:util";
 import type { ErrorObject } from "ajv";
 import type { Event, EventType, Tenant } from "../generated/prisma/client.js";
 import type { Actor, App } from "./app.js";
 import { eventFilterCandidates } from "./endpoints.js";
-import { FieldErrors, ValidationError } from "./errors.js";
+import { ConflictError, FieldErrors, ValidationError } from "./errors.js";
 import { compileEventTypeSchema } from "./event-types.js";
 import { newId } from "./ids.js";
 import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "./signals.js";
@@ -30,78 +31,208 @@ export interface PublishEventResult {
  * and a dispatcher wake-up are queued (Database.signal). Nothing is lost if the process dies after that
  * statement commits: the signals are advisory, dispatchers also poll.
  *
- * Idempotency: the same key within a tenant returns the original event and its delivery count and creates
- * nothing, whatever the second call carried. Two racing calls are settled by the unique index
- * (ON CONFLICT DO NOTHING waits for the other insert to commit), and the loser reads the winner's event.
+ * Idempotency: the same key within a tenant with the same type and payload returns the original event and
+ * its delivery count and creates nothing; with another type or payload it is a ConflictError naming the
+ * original event (the second event would otherwise be dropped silently). Two racing calls are settled by
+ * the unique index (ON CONFLICT DO NOTHING waits for the other insert to commit), and the loser reads the
+ * winner's event.
  */
 export async function publishEvent(
   app: App,
   actor: Actor,
   input: PublishEventInput,
 ): Promise<PublishEventResult> {
+  for (let attempt = 0; ; attempt++) {
+    const prepared = await preparePublish(app, actor, input);
+    if (prepared.kind === "existing") return prepared.result;
+    const row = await writeEvent(app.db.query.bind(app.db), prepared.write, "hookgate_insert_event");
+    // Lost a race for the idempotency key: the winner's event is there now (compared on the next turn).
+    if (!row) {
+      if (attempt === 0) continue;
+      throw new Error("idempotency key conflict, but the original event is not visible");
+    }
+    countPublished(app, row);
+    return announce(app, prepared.write, row);
+  }
+}
+
+/** Most events one publishEvents call takes. */
+export const PUBLISH_BATCH_MAX = 100;
+
+export interface PublishEventsItem extends PublishEventResult {
+  /** The event existed already (its idempotency key was used before with the same type and payload). */
+  duplicate: boolean;
+}
+
+/**
+ * Publishes up to PUBLISH_BATCH_MAX events in ONE transaction: every event is validated first (all
+ * problems are reported together, with paths input.events.<i>...), then all are written or none is.
+ * The result has one item per input, in order. Repeated idempotency keys (earlier or within the batch)
+ * follow publishEvent's rule.
+ */
+export async function publishEvents(
+  app: App,
+  actor: Actor,
+  inputs: readonly PublishEventInput[],
+): Promise<PublishEventsItem[]> {
+  if (inputs.length === 0 || inputs.length > PUBLISH_BATCH_MAX) {
+    throw ValidationError.field(
+      "input.events",
+      `events must hold 1 to ${PUBLISH_BATCH_MAX} events, got ${inputs.length}; publish more in several calls`,
+    );
+  }
+  for (let attempt = 0; ; attempt++) {
+    const errors = new FieldErrors();
+    const prepared: (Prepared | null)[] = [];
+    for (const [i, input] of inputs.entries()) {
+      try {
+        prepared.push(await preparePublish(app, actor, input, `input.events.${i}`));
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        for (const e of err.fieldErrors) errors.add(e.path, e.message);
+        prepared.push(null);
+      }
+    }
+    errors.throwIfAny();
+    const items = prepared as Prepared[];
+    const firstOfKey = new Map<string, number>();
+    items.forEach((p, i) => {
+      if (p.kind !== "new" || p.write.idempotencyKey === null) return;
+      const k = `${p.write.tenantId}\u0000${p.write.idempotencyKey}`;
+      const first = firstOfKey.get(k);
+      if (first === undefined) firstOfKey.set(k, i);
+      else if (!sameEvent(items[first]!, p)) {
+        throw new ConflictError(
+          `events ${first} and ${i} use the idempotency key ${p.write.idempotencyKey} with different types or payloads`,
+          `input.events.${i}.idempotencyKey`,
+        );
+      }
+    });
+    const written = await app.db.withConnection(async (query) => {
+      await query("BEGIN");
+      try {
+        const rows = new Map<number, WrittenRow>();
+        for (const [i, p] of items.entries()) {
+          if (p.kind !== "new" || !isFirstOfKey(firstOfKey, p, i)) continue;
+          const row = await writeEvent(query, p.write);
+          if (!row) {
+            await query("ROLLBACK");
+            return null;
+          }
+          rows.set(i, row);
+        }
+        await query("COMMIT");
+        return rows;
+      } catch (err) {
+        await query("ROLLBACK").catch(() => {});
+        throw err;
+      }
+    });
+    if (!written) {
+      if (attempt === 0) continue;
+      throw new Error("idempotency key conflict, but the original event is not visible");
+    }
+    const results: PublishEventsItem[] = [];
+    for (const [i, p] of items.entries()) {
+      if (p.kind === "existing") {
+        results.push({ ...p.result, duplicate: true });
+        continue;
+      }
+      const row = written.get(i);
+      if (row) {
+        countPublished(app, row);
+        results.push({ ...announce(app, p.write, row), duplicate: false });
+      } else {
+        const first = firstOfKey.get(`${p.write.tenantId}\u0000${p.write.idempotencyKey}`)!;
+        results.push({ ...results[first]!, duplicate: true });
+      }
+    }
+    return results;
+  }
+}
+
+function isFirstOfKey(firstOfKey: Map<string, number>, p: Extract<Prepared, { kind: "new" }>, i: number) {
+  if (p.write.idempotencyKey === null) return true;
+  return firstOfKey.get(`${p.write.tenantId}\u0000${p.write.idempotencyKey}`) === i;
+}
+
+function sameEvent(a: Prepared, b: Extract<Prepared, { kind: "new" }>): boolean {
+  return a.kind === "new" && a.write.type === b.write.type && isDeepStrictEqual(a.payload, b.payload);
+}
+
+type Prepared =
+  | { kind: "existing"; result: PublishEventResult }
+  | { kind: "new"; write: InsertEventInput; payload: unknown };
+
+/**
+ * Everything publishing checks before it writes: the fields, the tenant, the event type (visible, not
+ * deprecated, its schema), the idempotency key (an earlier event with it is returned, or refused when it
+ * differs). Field paths start with `prefix` ("input" for publishEvent).
+ */
+async function preparePublish(
+  app: App,
+  actor: Actor,
+  input: PublishEventInput,
+  prefix = "input",
+): Promise<Prepared> {
   const errors = new FieldErrors();
   const key = input.idempotencyKey ?? null;
   if (key !== null) {
-    if (key.length === 0) errors.add("input.idempotencyKey", "idempotencyKey must not be empty");
+    if (key.length === 0) errors.add(`${prefix}.idempotencyKey`, "idempotencyKey must not be empty");
     else if (key.length > IDEMPOTENCY_KEY_MAX)
-      errors.add("input.idempotencyKey", `idempotencyKey must be at most ${IDEMPOTENCY_KEY_MAX} characters`);
+      errors.add(
+        `${prefix}.idempotencyKey`,
+        `idempotencyKey must be at most ${IDEMPOTENCY_KEY_MAX} characters`,
+      );
   }
   if (typeof input.type !== "string" || input.type.length === 0) {
-    errors.add("input.type", "type must not be empty");
+    errors.add(`${prefix}.type`, "type must not be empty");
   }
-  const serialized = serializePayload(app, errors, "input.payload", input.payload);
+  const serialized = serializePayload(app, errors, `${prefix}.payload`, input.payload);
   errors.throwIfAny();
 
   const tenant = await resolveTenantRef(app, actor, input.tenantId);
   if (key !== null) {
     const original = await findByIdempotencyKey(app, tenant.id, key);
-    if (original) return original;
+    if (original) {
+      const { event } = original;
+      if (event.type !== input.type || !isDeepStrictEqual(event.payload, JSON.parse(serialized))) {
+        throw new ConflictError(
+          `The idempotency key ${key} was used for event ${event.id} with a different ${event.type !== input.type ? "type" : "payload"}; use a new key for a new event`,
+          `${prefix}.idempotencyKey`,
+        );
+      }
+      return { kind: "existing", result: original };
+    }
   }
 
   const { eventType, endpointIds: targets } = await publishTargets(app, tenant, input.type);
-  if (!eventType) throw ValidationError.field("input.type", `Unknown event type "${input.type}"`);
+  if (!eventType) throw ValidationError.field(`${prefix}.type`, `Unknown event type "${input.type}"`);
   if (eventType.deprecated) {
-    throw ValidationError.field("input.type", `The event type "${input.type}" is deprecated`);
+    throw ValidationError.field(`${prefix}.type`, `The event type "${input.type}" is deprecated`);
   }
   let validate: ReturnType<typeof compileEventTypeSchema>;
   try {
     validate = compileEventTypeSchema(eventType);
   } catch (err) {
     throw ValidationError.field(
-      "input.type",
+      `${prefix}.type`,
       `The event type's JSON Schema cannot be used: ${(err as Error).message}`,
     );
   }
-  if (validate && !validate(input.payload)) throw payloadSchemaError(validate.errors ?? []);
-
-  const written = await insertEventWithDeliveries(app, {
-    tenantId: tenant.id,
-    type: input.type,
-    payloadJson: serialized,
-    idempotencyKey: key,
-    test: false,
-    trigger: "SCHEDULED",
-    endpointIds: targets,
-  });
-  if (!written) {
-    // Lost the race for this idempotency key: the other call's event is committed by now.
-    const original = await findByIdempotencyKey(app, tenant.id, key!);
-    if (!original) throw new Error("idempotency key conflict, but the original event is not visible");
-    return original;
-  }
-  app.metrics.eventsPublished.inc();
-  if (written.deliveryCount > 0) app.metrics.deliveriesCreated.inc(written.deliveryCount);
+  if (validate && !validate(input.payload)) throw payloadSchemaError(validate.errors ?? [], prefix);
   return {
-    event: {
-      id: written.id,
+    kind: "new",
+    payload: input.payload,
+    write: {
       tenantId: tenant.id,
       type: input.type,
-      payload: JSON.parse(serialized),
+      payloadJson: serialized,
       idempotencyKey: key,
       test: false,
-      createdAt: written.createdAt,
+      trigger: "SCHEDULED",
+      endpointIds: targets,
     },
-    deliveryCount: written.deliveryCount,
   };
 }
 
@@ -143,14 +274,14 @@ function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
 }
 
-function payloadSchemaError(ajvErrors: ErrorObject[]): ValidationError {
+function payloadSchemaError(ajvErrors: ErrorObject[], prefix = "input"): ValidationError {
   const list = ajvErrors.slice(0, MAX_PAYLOAD_ERRORS).map((e) => ({
-    path: `input.payload${pointerToDots(e.instancePath)}`,
+    path: `${prefix}.payload${pointerToDots(e.instancePath)}`,
     message: `payload${e.instancePath ? ` at ${e.instancePath}` : ""} ${e.message ?? "is invalid"}`,
   }));
   if (ajvErrors.length > MAX_PAYLOAD_ERRORS) {
     list.push({
-      path: "input.payload",
+      path: `${prefix}.payload`,
       message: `and ${ajvErrors.length - MAX_PAYLOAD_ERRORS} more schema errors`,
     });
   }
@@ -233,7 +364,7 @@ export interface InsertEventInput {
 const INSERT_EVENT_SQL = `
 WITH ev AS (
   INSERT INTO events (id, tenant_id, type, payload, idempotency_key, test, created_at)
-  VALUES ($1, $2, $3, $4::jsonb, $5, $6, now())
+  VALUES ($1, $2, $3, $4::json, $5, $6, now())
   ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
   RETURNING id, created_at
 ), d AS (
@@ -249,41 +380,50 @@ FROM ev, (SELECT count(*)::int AS n, array_agg(d.id) AS ids, array_agg(d.endpoin
                  array_agg(t.path) AS paths
             FROM d JOIN tenants t ON t.id = d.tenant_id) c`;
 
-/**
- * Writes an event and its deliveries (see INSERT_EVENT_SQL). Returns null when the idempotency key
- * already exists in the tenant (nothing was written).
- */
-export async function insertEventWithDeliveries(
-  app: App,
+type WrittenRow = {
+  id: string;
+  created_at: Date;
+  delivery_count: number;
+  ids: string[] | null;
+  endpoint_ids: string[] | null;
+  paths: string[] | null;
+};
+
+/** Runs INSERT_EVENT_SQL; null when the idempotency key already exists in the tenant (nothing written). */
+async function writeEvent(
+  query: (sql: string, params: unknown[], prepareAs?: string) => Promise<unknown[]>,
   input: InsertEventInput,
-): Promise<{ id: string; createdAt: Date; deliveryCount: number; deliveryIds: string[] } | null> {
-  const eventId = newId("event");
-  const deliveryIds = input.endpointIds.map(() => newId("delivery"));
-  const rows = await app.db.query<{
-    id: string;
-    created_at: Date;
-    delivery_count: number;
-    ids: string[] | null;
-    endpoint_ids: string[] | null;
-    paths: string[] | null;
-  }>(
+  prepareAs?: string,
+): Promise<WrittenRow | null> {
+  const rows = (await query(
     INSERT_EVENT_SQL,
     [
-      eventId,
+      newId("event"),
       input.tenantId,
       input.type,
       input.payloadJson,
       input.idempotencyKey,
       input.test,
-      deliveryIds,
+      input.endpointIds.map(() => newId("delivery")),
       input.endpointIds,
       input.trigger,
     ],
-    "hookgate_insert_event",
-  );
-  const row = rows[0];
-  if (!row) return null;
-  // The rows are committed: announce them (PENDING per delivery, then one wake-up).
+    prepareAs,
+  )) as WrittenRow[];
+  return rows[0] ?? null;
+}
+
+function countPublished(app: App, row: WrittenRow): void {
+  app.metrics.eventsPublished.inc();
+  if (row.delivery_count > 0) app.metrics.deliveriesCreated.inc(row.delivery_count);
+}
+
+/** After commit: announces a written event's deliveries (PENDING each, then one wake-up). */
+function announce(
+  app: App,
+  input: InsertEventInput,
+  row: WrittenRow,
+): PublishEventResult & { deliveryIds: string[] } {
   const ids = row.ids ?? [];
   for (let i = 0; i < ids.length; i++) {
     app.db.signal(
@@ -300,5 +440,36 @@ export async function insertEventWithDeliveries(
   }
   if (ids.length > 0) app.db.signal(WAKE_CHANNEL, "");
   const createdAt = row.created_at instanceof Date ? row.created_at : new Date(row.created_at);
-  return { id: row.id, createdAt, deliveryCount: row.delivery_count, deliveryIds };
+  return {
+    event: {
+      id: row.id,
+      tenantId: input.tenantId,
+      type: input.type,
+      payload: JSON.parse(input.payloadJson),
+      idempotencyKey: input.idempotencyKey,
+      test: input.test,
+      createdAt,
+    },
+    deliveryCount: row.delivery_count,
+    deliveryIds: ids,
+  };
+}
+
+/**
+ * Writes an event and its deliveries (see INSERT_EVENT_SQL) and announces them. Returns null when the
+ * idempotency key already exists in the tenant (nothing was written).
+ */
+export async function insertEventWithDeliveries(
+  app: App,
+  input: InsertEventInput,
+): Promise<{ id: string; createdAt: Date; deliveryCount: number; deliveryIds: string[] } | null> {
+  const row = await writeEvent(app.db.query.bind(app.db), input, "hookgate_insert_event");
+  if (!row) return null;
+  const done = announce(app, input, row);
+  return {
+    id: row.id,
+    createdAt: done.event.createdAt,
+    deliveryCount: row.delivery_count,
+    deliveryIds: done.deliveryIds,
+  };
 }

@@ -25,7 +25,9 @@ export const AttemptRef = builder.prismaObject("Attempt", {
       // rebuilt from the event by the same function that built the request.
       select: {
         requestBody: true,
-        delivery: { select: { event: { select: { id: true, type: true, createdAt: true, payload: true } } } },
+        delivery: {
+          select: { event: { select: { id: true, type: true, createdAt: true, payload: true, test: true } } },
+        },
       },
       resolve: (attempt) => attempt.requestBody ?? envelopeOf(attempt.delivery.event),
     }),

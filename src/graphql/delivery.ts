@@ -14,11 +14,23 @@ export const DeliveryRef = builder.prismaObject("Delivery", {
     eventType: t.exposeString("eventType"),
     status: t.expose("status", { type: DeliveryStatusEnum }),
     attemptCount: t.exposeInt("attemptCount"),
-    nextAttemptAt: t.expose("nextAttemptAt", {
+    // In the table, next_attempt_at holds the lease end while SENDING (an expired lease is simply due
+    // again: see dispatcher/queue.ts); the API shows the two apart.
+    nextAttemptAt: t.field({
       type: "DateTime",
       nullable: true,
       description:
-        "When the next attempt is due (while SENDING: when the current lease ends); null once final.",
+        "When the next attempt is scheduled; null while an attempt is being sent (SENDING) and once final.",
+      select: { status: true, nextAttemptAt: true },
+      resolve: (d) => (d.status === "SENDING" ? null : d.nextAttemptAt),
+    }),
+    leaseExpiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description:
+        "While SENDING: when the sending dispatcher's lease ends (after it, another dispatcher may take the delivery over and send it again); null otherwise.",
+      select: { status: true, nextAttemptAt: true },
+      resolve: (d) => (d.status === "SENDING" ? d.nextAttemptAt : null),
     }),
     lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
     // A DELIVERIES_WRITE-only key gets deliveries back from replay/test: the payload stays behind READ.

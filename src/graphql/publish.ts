@@ -1,5 +1,5 @@
 import { recoverEndpoint, replayDelivery, testEndpoint } from "../domain/deliveries.js";
-import { publishEvent } from "../domain/events.js";
+import { PUBLISH_BATCH_MAX, publishEvent, publishEvents } from "../domain/events.js";
 import { builder } from "./builder.js";
 import { requireActor } from "./context.js";
 import { DeliveryRef } from "./delivery.js";
@@ -17,7 +17,8 @@ const PublishEventInput = builder.inputType("PublishEventInput", {
         "Validated against the event type's JSON Schema, if it has one; HOOKGATE_MAX_PAYLOAD_BYTES at most.",
     }),
     idempotencyKey: t.string({
-      description: "At most 255 characters. The same key within a tenant returns the original event.",
+      description:
+        "At most 255 characters. The same key within a tenant with the same type and payload returns the original event; with another type or payload it is a ConflictError naming the original.",
     }),
     tenantId: t.id({ description: "Tenant the event belongs to (default: the caller's)." }),
   }),
@@ -29,6 +30,39 @@ const PublishEventPayload = builder.simpleObject("PublishEventPayload", {
     deliveryCount: t.int({
       description: "Deliveries created (for a repeated idempotency key: the original's).",
     }),
+  }),
+});
+
+const PublishEventsInput = builder.inputType("PublishEventsInput", {
+  fields: (t) => ({
+    events: t.field({
+      type: [PublishEventInput],
+      required: true,
+      description: `1 to ${PUBLISH_BATCH_MAX} events, published together or not at all.`,
+    }),
+  }),
+});
+
+const PublishEventsItem = builder.simpleObject("PublishEventsItem", {
+  description: "What became of one input event (all of them were accepted: the batch is all or nothing).",
+  fields: (t) => ({
+    index: t.int({ description: "Position in input.events." }),
+    event: t.field({ type: EventRef }),
+    deliveryCount: t.int({
+      description: "Deliveries created (for a repeated idempotency key: the original's).",
+    }),
+    duplicate: t.boolean({
+      description:
+        "The idempotency key named an event published before (or earlier in this batch): that event, nothing new.",
+    }),
+  }),
+});
+
+const PublishEventsPayload = builder.simpleObject("PublishEventsPayload", {
+  description:
+    "Every input event was accepted, in one transaction; `results` has one item per input, in order.",
+  fields: (t) => ({
+    results: t.field({ type: [PublishEventsItem] }),
   }),
 });
 
@@ -58,6 +92,34 @@ builder.mutationFields((t) => ({
         idempotencyKey: input.idempotencyKey ?? null,
         tenantId: input.tenantId ?? null,
       }),
+  }),
+  publishEvents: t.field({
+    type: PublishEventsPayload,
+    description:
+      "Publishes up to 100 events in one transaction: every one is accepted (PublishEventsPayload) or none is (a ValidationError whose paths name each refused event, input.events.<i>..., or a ConflictError).",
+    authScopes: { scope: "EVENTS_PUBLISH" },
+    errors: MUTATION_ERRORS,
+    args: { input: t.arg({ type: PublishEventsInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const items = await publishEvents(
+        ctx.app,
+        requireActor(ctx),
+        input.events.map((e) => ({
+          type: e.type,
+          payload: e.payload,
+          idempotencyKey: e.idempotencyKey ?? null,
+          tenantId: e.tenantId ?? null,
+        })),
+      );
+      return {
+        results: items.map((item, index) => ({
+          index,
+          event: item.event,
+          deliveryCount: item.deliveryCount,
+          duplicate: item.duplicate,
+        })),
+      };
+    },
   }),
   testEndpoint: t.field({
     type: TestEndpointPayload,

@@ -147,6 +147,16 @@ const RANGE_DESCRIPTIONS: Record<string, string> = {
   invalid: "not a valid IP address",
 };
 
+const INSECURE_HINT =
+  "For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.";
+const CIDR_HINT = "HOOKGATE_ALLOWED_CIDRS can allow its range.";
+
+/** The setting that would allow a blocked range, as a sentence for the refusal. */
+function allowHint(range: string): string {
+  if (range === "invalid") return "";
+  return ` ${INSECURE_ALLOWED_RANGES.has(range) ? INSECURE_HINT : CIDR_HINT}`;
+}
+
 function describeRange(range: string): string {
   return RANGE_DESCRIPTIONS[range] ?? `a special-purpose address (${range})`;
 }
@@ -203,7 +213,7 @@ export function checkEndpointUrl(raw: string, policy: UrlPolicy): UrlCheckResult
       ok: false,
       message:
         url.protocol === "http:"
-          ? "The URL must use https:// (plain http:// is only allowed in development mode)."
+          ? "The URL must use https://; plain http:// is allowed only with HOOKGATE_ALLOW_INSECURE_URLS=1 (development)."
           : "The URL must use https://.",
     };
   }
@@ -226,13 +236,19 @@ export function checkEndpointUrl(raw: string, policy: UrlPolicy): UrlCheckResult
   if (ip !== null) {
     const range = isBlockedAddress(ip, policy);
     if (range !== null) {
-      return { ok: false, message: `The URL's host ${ip} is ${describeRange(range)}, which cannot be used.` };
+      return {
+        ok: false,
+        message: `The URL's host ${ip} is ${describeRange(range)}, which cannot be used.${allowHint(range)}`,
+      };
     }
   } else if (isLocalhostName(host) && !loopbackAllowed(policy)) {
     // A localhost name is loopback whatever DNS says (RFC 6761), so it is open exactly when loopback is: in
     // development mode, or when HOOKGATE_ALLOWED_CIDRS covers it. The addresses it resolves to are then
     // checked like any name's (here for names that resolve, and again at every connection).
-    return { ok: false, message: `The URL's host ${host} refers to this machine, which cannot be used.` };
+    return {
+      ok: false,
+      message: `The URL's host ${host} refers to this machine, which cannot be used.${allowHint("loopback")}`,
+    };
   }
   return { ok: true, url };
 }
@@ -261,7 +277,7 @@ export async function resolveAndCheckUrl(
     if (range !== null) {
       return {
         ok: false,
-        message: `The URL's host ${host} resolves to ${address}, ${describeRange(range)}, which cannot be used.`,
+        message: `The URL's host ${host} resolves to ${address}, ${describeRange(range)}, which cannot be used.${allowHint(range)}`,
       };
     }
   }

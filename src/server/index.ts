@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import type { App } from "../domain/app.js";
 import { createAuthenticator } from "./auth.js";
+import { bindHttpServer, boundPort } from "./listen.js";
 import { handleRoute, routeLabel, sendJson } from "./routes.js";
 import { attachWebSocket } from "./ws.js";
 import { createHookgateYoga } from "./yoga.js";
@@ -15,19 +15,24 @@ export interface RunningServer {
 
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
+export interface StartServerOptions {
+  port?: number;
+  host?: string;
+  /** A server already bound by bindHttpServer (serve binds before it opens the database). */
+  httpServer?: Server;
+}
+
 /**
  * node:http + graphql-yoga (HTTP and SSE) + graphql-ws (WebSocket), all on one port and the
- * one path /graphql, plus the plain routes of routes.ts (/health, /ready, /metrics).
+ * one path /graphql, plus the plain routes of routes.ts (/health, /ready, /metrics). A process
+ * without the API serves the routes alone (serveProbes in listen.ts).
  */
-export async function startServer(
-  app: App,
-  opts: { port?: number; host?: string } = {},
-): Promise<RunningServer> {
+export async function startServer(app: App, opts: StartServerOptions = {}): Promise<RunningServer> {
   const { config, logger } = app;
   const auth = createAuthenticator(app);
   const yoga = createHookgateYoga(app, auth);
 
-  const httpServer: Server = createServer((req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     const incoming = req.headers["x-request-id"];
     const requestId = typeof incoming === "string" && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     res.setHeader("x-request-id", requestId);
@@ -40,7 +45,7 @@ export async function startServer(
       if (!res.headersSent) sendJson(res, 500, { error: "internal error", requestId });
       else res.destroy();
     });
-  });
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
@@ -70,21 +75,16 @@ export async function startServer(
     sendJson(res, 404, { error: "not found" });
   }
 
+  const httpServer =
+    opts.httpServer ?? (await bindHttpServer(opts.port ?? config.port, opts.host ?? config.host));
+  httpServer.removeAllListeners("request");
+  httpServer.on("request", onRequest);
   const ws = attachWebSocket(app, httpServer, yoga, auth);
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(opts.port ?? config.port, opts.host ?? config.host, () => {
-      httpServer.off("error", reject);
-      resolve();
-    });
-  });
-  const address = httpServer.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const { port, url } = boundPort(httpServer);
 
   return {
-    port: address.port,
-    url: `http://${host}:${address.port}`,
+    port,
+    url,
     async close() {
       await ws.close();
       httpServer.closeAllConnections();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import {
-  createClient,
+  createHookgateClient,
   type HookgateClient,
   HookgateClientError,
   verifyWebhook,
@@ -19,7 +19,7 @@ describe("typed client SDK", () => {
   beforeAll(async () => {
     h = await startTestHookgate({ role: "all", config: FAST });
     receiver = await startReceiver();
-    client = createClient({ url: h.url, apiKey: h.adminKey, webSocketImpl: WebSocket });
+    client = createHookgateClient({ url: h.url, apiKey: h.adminKey, webSocketImpl: WebSocket });
   });
   afterAll(async () => {
     await client?.close();
@@ -89,7 +89,7 @@ describe("typed client SDK", () => {
   });
 
   it("raises HookgateClientError with the code for auth failures", async () => {
-    const anonymous = createClient({ url: h.url, apiKey: "hk_wrong" });
+    const anonymous = createHookgateClient({ url: h.url, apiKey: "hk_wrong" });
     const err = await anonymous.Viewer().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HookgateClientError);
     expect((err as HookgateClientError).code).toBe("UNAUTHENTICATED");

@@ -3,6 +3,7 @@ import { type AppHandle, createApp } from "../../src/app.js";
 import type { Config } from "../../src/config.js";
 import { openDatabase } from "../../src/db/database.js";
 import { createDispatcher, type Dispatcher } from "../../src/dispatcher/index.js";
+import { liveUpdates } from "../../src/domain/live.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import {
   attemptsOf,
@@ -17,6 +18,7 @@ import {
   until,
   waitForStatus,
 } from "./delivery-fixtures.js";
+import { untilSubscribed, wsClient, wsSubscribe } from "./live-fixtures.js";
 
 /**
  * Dispatchers started by hand on an API-only Hookgate, so each test decides when they run, with what
@@ -79,6 +81,56 @@ describe("leases, crashes and graceful stop", () => {
     const [d] = await deliveriesOf(h, res.event.id);
     return { eventId: res.event.id as string, deliveryId: d.id as string };
   }
+
+  it("nextAttemptAt is the next scheduled attempt (null while SENDING); the lease is leaseExpiresAt, live updates too", async () => {
+    const client = wsClient(h.graphqlUrl, h.adminKey);
+    try {
+      const live = wsSubscribe(
+        client,
+        "subscription { deliveryUpdated { delivery { id status nextAttemptAt leaseExpiresAt } } }",
+      );
+      await untilSubscribed(liveUpdates(h.hookgate.app.db), 1);
+      const { rx, release } = await holdingReceiver();
+      const { deliveryId } = await publishOne(rx.url);
+      await dispatcher({ leaseMs: 5000, retryScheduleMs: [60_000] });
+      await rx.waitFor(1);
+      const read = async () =>
+        ok(
+          await h.gql("query($id: ID!) { delivery(id: $id) { status nextAttemptAt leaseExpiresAt } }", {
+            id: deliveryId,
+          }),
+        ).delivery;
+      const sending = await read();
+      expect(sending.status).toBe("SENDING");
+      expect(sending.nextAttemptAt).toBeNull();
+      expect(Date.parse(sending.leaseExpiresAt)).toBeGreaterThan(Date.now());
+
+      release(0, 500);
+      const retrying = await waitForStatus(h, deliveryId, "RETRYING");
+      const after = await read();
+      expect(after.status).toBe("RETRYING");
+      expect(after.leaseExpiresAt).toBeNull();
+      expect(Date.parse(after.nextAttemptAt)).toBe(new Date(retrying.next_attempt_at).getTime());
+      // About a minute ahead (the schedule's first retry, with jitter), not the lease's 5 s.
+      expect(Date.parse(after.nextAttemptAt) - Date.now()).toBeGreaterThan(30_000);
+
+      const updates = (await live.results.take(3, 10_000)).map((r) => r.data!.deliveryUpdated.delivery);
+      const byStatus = Object.fromEntries(
+        updates.map((d: { status: string; nextAttemptAt: string | null; leaseExpiresAt: string | null }) => [
+          d.status,
+          d,
+        ]),
+      );
+      expect(byStatus.PENDING.nextAttemptAt).not.toBeNull();
+      expect(byStatus.PENDING.leaseExpiresAt).toBeNull();
+      expect(byStatus.SENDING.nextAttemptAt).toBeNull();
+      expect(byStatus.SENDING.leaseExpiresAt).not.toBeNull();
+      expect(byStatus.RETRYING.nextAttemptAt).not.toBeNull();
+      expect(byStatus.RETRYING.leaseExpiresAt).toBeNull();
+    } finally {
+      await client.dispose();
+    }
+  });
 
   it("at-least-once: a crashed dispatcher's claim is re-delivered by another after the lease expires", async () => {
     const { rx, release } = await holdingReceiver();

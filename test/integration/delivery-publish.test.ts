@@ -131,11 +131,15 @@ describe("publishEvent: validation and idempotency", () => {
         )
       )[0];
     const before = await rows();
-    const second = await publish(h, "free.form", { v: 2 }, { idempotencyKey: "same-key" });
+    const second = await publish(h, "free.form", { v: 1 }, { idempotencyKey: "same-key" });
+    expect(second.event).toEqual(first.event);
+    // Another payload under the same key is refused, not dropped silently (publish-batch.test.ts).
+    expect((await publish(h, "free.form", { v: 2 }, { idempotencyKey: "same-key" })).__typename).toBe(
+      "ConflictError",
+    );
+    expect(second.deliveryCount).toBe(1);
     // Not one row more anywhere: no event, no delivery.
     expect(await rows()).toEqual(before);
-    expect(second.event).toEqual(first.event);
-    expect(second.deliveryCount).toBe(1);
     const events = await h.hookgate.app.db.query("SELECT id FROM events WHERE idempotency_key = 'same-key'");
     expect(events).toHaveLength(1);
     expect(await deliveriesOf(h, first.event.id)).toHaveLength(1);
@@ -143,7 +147,9 @@ describe("publishEvent: validation and idempotency", () => {
 
   it("settles a race on one idempotency key: one event, everyone gets it", async () => {
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => publish(h, "free.form", { i }, { idempotencyKey: "race-key" })),
+      Array.from({ length: 8 }, () =>
+        publish(h, "free.form", { same: true }, { idempotencyKey: "race-key" }),
+      ),
     );
     const ids = new Set(results.map((r) => r.event.id));
     expect(ids.size).toBe(1);

@@ -16,7 +16,8 @@ const ZONE: Record<string, string[]> = {
 
 const fakeLookup = zoneLookup(ZONE);
 
-const loopback = (host: string) => `The URL's host ${host} is a loopback address, which cannot be used.`;
+const loopback = (host: string) =>
+  `The URL's host ${host} is a loopback address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.`;
 const USERINFO =
   "The URL must not contain a user name or password; use a custom header such as Authorization.";
 const NOT_HTTPS = "The URL must use https://.";
@@ -39,51 +40,87 @@ const URL_ROWS: [string, string, boolean?][] = [
   ["https://[::ffff:127.0.0.1]/", loopback("::ffff:7f00:1")],
   [
     "https://[::127.0.0.1]/",
-    "The URL's host ::7f00:1 is a special-purpose address (ipv4Compatible), which cannot be used.",
+    "The URL's host ::7f00:1 is a special-purpose address (ipv4Compatible), which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
   [
     "https://[64:ff9b::7f00:1]/",
-    "The URL's host 64:ff9b::7f00:1 is a special-purpose address (rfc6052), which cannot be used.",
+    "The URL's host 64:ff9b::7f00:1 is a special-purpose address (rfc6052), which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
   [
     "https://[2002:7f00:1::]/",
-    "The URL's host 2002:7f00:1:: is a special-purpose address (6to4), which cannot be used.",
+    "The URL's host 2002:7f00:1:: is a special-purpose address (6to4), which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
   [
     "https://169.254.169.254/latest/meta-data/",
-    "The URL's host 169.254.169.254 is a link-local address (this includes cloud metadata services), which cannot be used.",
+    "The URL's host 169.254.169.254 is a link-local address (this includes cloud metadata services), which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
   [
     "https://[::ffff:a9fe:a9fe]/",
-    "The URL's host ::ffff:a9fe:a9fe is a link-local address (this includes cloud metadata services), which cannot be used.",
+    "The URL's host ::ffff:a9fe:a9fe is a link-local address (this includes cloud metadata services), which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
   [
     "https://[fd00:ec2::254]/",
-    "The URL's host fd00:ec2::254 is a private (unique local) IPv6 address, which cannot be used.",
+    "The URL's host fd00:ec2::254 is a private (unique local) IPv6 address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
-  ["https://10.0.0.1/", "The URL's host 10.0.0.1 is a private network address, which cannot be used."],
-  ["https://172.16.0.1/", "The URL's host 172.16.0.1 is a private network address, which cannot be used."],
-  ["https://192.168.1.1/", "The URL's host 192.168.1.1 is a private network address, which cannot be used."],
-  ["https://100.64.0.1/", "The URL's host 100.64.0.1 is a carrier-grade NAT address, which cannot be used."],
-  ["https://0.0.0.0/", "The URL's host 0.0.0.0 is an unspecified address, which cannot be used."],
-  ["https://[::]/", "The URL's host :: is an unspecified address, which cannot be used."],
-  ["https://224.0.0.1/", "The URL's host 224.0.0.1 is a multicast address, which cannot be used."],
+  [
+    "https://10.0.0.1/",
+    "The URL's host 10.0.0.1 is a private network address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://172.16.0.1/",
+    "The URL's host 172.16.0.1 is a private network address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://192.168.1.1/",
+    "The URL's host 192.168.1.1 is a private network address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://100.64.0.1/",
+    "The URL's host 100.64.0.1 is a carrier-grade NAT address, which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://0.0.0.0/",
+    "The URL's host 0.0.0.0 is an unspecified address, which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://[::]/",
+    "The URL's host :: is an unspecified address, which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://224.0.0.1/",
+    "The URL's host 224.0.0.1 is a multicast address, which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
   [
     "https://255.255.255.255/",
-    "The URL's host 255.255.255.255 is the broadcast address, which cannot be used.",
+    "The URL's host 255.255.255.255 is the broadcast address, which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
   ],
-  ["https://localhost/", "The URL's host localhost refers to this machine, which cannot be used."],
-  ["https://localhost./", "The URL's host localhost refers to this machine, which cannot be used."],
-  ["https://LOCALHOST:8443/", "The URL's host localhost refers to this machine, which cannot be used."],
-  ["https://foo.localhost/", "The URL's host foo.localhost refers to this machine, which cannot be used."],
+  [
+    "https://localhost/",
+    "The URL's host localhost refers to this machine, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://localhost./",
+    "The URL's host localhost refers to this machine, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://LOCALHOST:8443/",
+    "The URL's host localhost refers to this machine, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
+  [
+    "https://foo.localhost/",
+    "The URL's host foo.localhost refers to this machine, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
+  ],
   ["https://a@b.example/", USERINFO],
   ["https://user:pass@public.example/", USERINFO],
   ["https://public.example@127.0.0.1/", USERINFO],
   [
     "http://public.example/",
-    "The URL must use https:// (plain http:// is only allowed in development mode).",
+    "The URL must use https://; plain http:// is allowed only with HOOKGATE_ALLOW_INSECURE_URLS=1 (development).",
   ],
-  ["http://127.0.0.1:9/", "The URL must use https:// (plain http:// is only allowed in development mode)."],
+  [
+    "http://127.0.0.1:9/",
+    "The URL must use https://; plain http:// is allowed only with HOOKGATE_ALLOW_INSECURE_URLS=1 (development).",
+  ],
   ["ftp://public.example/", NOT_HTTPS],
   ["file:///etc/passwd", NOT_HTTPS],
   ["javascript:alert(1)", NOT_HTTPS],
@@ -100,27 +137,27 @@ const URL_ROWS: [string, string, boolean?][] = [
   // Names: refused when ANY address they resolve to is blocked.
   [
     "https://loopback.example/",
-    "The URL's host loopback.example resolves to 127.0.0.1, a loopback address, which cannot be used.",
+    "The URL's host loopback.example resolves to 127.0.0.1, a loopback address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
     true,
   ],
   [
     "https://internal.example./",
-    "The URL's host internal.example resolves to 10.0.0.7, a private network address, which cannot be used.",
+    "The URL's host internal.example resolves to 10.0.0.7, a private network address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
     true,
   ],
   [
     "https://mixed.example/",
-    "The URL's host mixed.example resolves to 10.0.0.1, a private network address, which cannot be used.",
+    "The URL's host mixed.example resolves to 10.0.0.1, a private network address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
     true,
   ],
   [
     "https://v6.example/",
-    "The URL's host v6.example resolves to fd00::5, a private (unique local) IPv6 address, which cannot be used.",
+    "The URL's host v6.example resolves to fd00::5, a private (unique local) IPv6 address, which cannot be used. For development, HOOKGATE_ALLOW_INSECURE_URLS=1 allows it; HOOKGATE_ALLOWED_CIDRS can allow its range.",
     true,
   ],
   [
     "https://bücher.example/",
-    "The URL's host xn--bcher-kva.example resolves to 169.254.169.254, a link-local address (this includes cloud metadata services), which cannot be used.",
+    "The URL's host xn--bcher-kva.example resolves to 169.254.169.254, a link-local address (this includes cloud metadata services), which cannot be used. HOOKGATE_ALLOWED_CIDRS can allow its range.",
     true,
   ],
 ];

@@ -152,7 +152,7 @@ export type EventFilter = {
 };
 
 export type PublishEventInput = {
-  /** At most 255 characters. The same key within a tenant returns the original event. */
+  /** At most 255 characters. The same key within a tenant with the same type and payload returns the original event; with another type or payload it is a ConflictError naming the original. */
   idempotencyKey?: string | null | undefined;
   /** Validated against the event type's JSON Schema, if it has one; HOOKGATE_MAX_PAYLOAD_BYTES at most. */
   payload: unknown;

@@ -42,6 +42,12 @@
       "PublishEventPayload",
       "ValidationError"
     ],
+    "PublishEventsResult": [
+      "ConflictError",
+      "NotFoundError",
+      "PublishEventsPayload",
+      "ValidationError"
+    ],
     "RecoverEndpointResult": [
       "ConflictError",
       "NotFoundError",
@@ -133,6 +139,12 @@
       "ConflictError",
       "NotFoundError",
       "PublishEventPayload",
+      "ValidationError"
+    ],
+    "PublishEventsResult": [
+      "ConflictError",
+      "NotFoundError",
+      "PublishEventsPayload",
       "ValidationError"
     ],
     "RecoverEndpointResult": [
