@@ -7,6 +7,7 @@
  * cluster, or with --db pglite a throwaway durable cluster started for it.
  */
 import path from "node:path";
+import pg from "pg";
 import { cpuMeter } from "./lib/cpu.js";
 import type { Child } from "./lib/procs.js";
 import { spawnNode } from "./lib/procs.js";
@@ -38,6 +39,50 @@ export interface SenderResult {
   /** From spawning the process (Hookgate) or starting the worker (peer) to the first receipt. */
   firstDeliveryMs: number;
   cpuMicrosPerDelivery: Record<string, number | null>;
+  /** Top statements by execution time (pg_stat_statements), per delivery; null where unavailable. */
+  statements: StatementCost[] | null;
+}
+
+interface StatementCost {
+  query: string;
+  callsPerDelivery: number;
+  execMicrosPerDelivery: number;
+  walBytesPerDelivery: number;
+}
+
+/** Resets pg_stat_statements (when the server has it loaded); returns a reader of the costs since. */
+async function statementMeter(url: string | undefined) {
+  if (!url) return { read: async (_n: number) => null };
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    await client.query("SELECT pg_stat_statements_reset()");
+  } catch {
+    await client.end().catch(() => {});
+    return { read: async (_n: number) => null };
+  }
+  return {
+    async read(n: number): Promise<StatementCost[] | null> {
+      try {
+        const r = await client.query<{ query: string; calls: string; ms: number; wal: string }>(
+          `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls, total_exec_time AS ms,
+                  wal_bytes AS wal
+           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 6`,
+        );
+        return r.rows.map((x) => ({
+          query: x.query,
+          callsPerDelivery: round(Number(x.calls) / n, 3) as number,
+          execMicrosPerDelivery: round((x.ms * 1000) / n, 1) as number,
+          walBytesPerDelivery: round(Number(x.wal) / n, 0) as number,
+        }));
+      } catch {
+        return null;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
 }
 
 const FANOUT = 10;
@@ -62,6 +107,7 @@ function rate(d: { unique: number; firstAt: number; lastAt: number }): number | 
 async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult> {
   await ctx.seedBacklog(n, `pd${Date.now().toString(36)}`);
   await ctx.receiver.call("reset");
+  const stmts = await statementMeter(ctx.pg?.url);
   const { child, spawnedAt: t0 } = await ctx.spawnHookgate(["--role", "dispatcher"]);
   try {
     const cpu = cpuMeter({
@@ -78,6 +124,7 @@ async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult>
       perSec: round(rate(d), 0),
       firstDeliveryMs: round(d.firstAt - t0, 0) as number,
       cpuMicrosPerDelivery,
+      statements: await stmts.read(d.unique),
     };
     console.log(
       `  hookgate dispatcher alone: ${r.perSec}/s over ${r.deliveries} queued deliveries, first delivery ${r.firstDeliveryMs} ms after spawn; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,
@@ -103,6 +150,7 @@ async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult
     const q = await rpc.call<{ ms: number }>("queue", { url: pg.url, count: n, fanout: FANOUT }, 600_000);
     console.log(`  peer: queued ${n} graphile-worker jobs in ${Math.round(q.ms)} ms`);
     await ctx.receiver.call("reset");
+    const stmts = await statementMeter(pg.url);
     const cpu = cpuMeter({
       peer: { pid: child.pid },
       postgres: pg.serverPid ? { pid: pg.serverPid, children: true } : undefined,
@@ -112,6 +160,7 @@ async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult
     await rpc.call("start", { url: pg.url, origin: ctx.receiverOrigin });
     const d = await waitForReceipts(ctx.receiver, n, 300_000);
     const cpuMicrosPerDelivery = cpu.perUnit(d.unique);
+    const statements = await stmts.read(d.unique);
     await rpc.call("stop", {}, 60_000);
     const r: SenderResult = {
       deliveries: d.unique,
@@ -120,6 +169,7 @@ async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult
       perSec: round(rate(d), 0),
       firstDeliveryMs: round(d.firstAt - t0, 0) as number,
       cpuMicrosPerDelivery,
+      statements,
     };
     console.log(
       `  peer (graphile-worker 0.17): ${r.perSec}/s over ${r.deliveries} queued jobs; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,

@@ -153,6 +153,8 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
               "-c full_page_writes=on",
               "-c shared_buffers=256MB",
               "-c max_wal_size=2GB",
+              // The bench reads per-statement cost and WAL from it (bench/peer-phase.ts).
+              "-c shared_preload_libraries=pg_stat_statements",
             ]
           : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
         "-c max_connections=300",
