@@ -34,7 +34,7 @@ async function start(database: TestDatabase, adminKey: string | undefined) {
   return { hookgate, gql };
 }
 
-describe("HOOKGATE_ADMIN_KEY bootstrap", () => {
+describe("HOOKGATE_ADMIN_KEY bootstrap", { timeout: 180_000 }, () => {
   it("makes an ADMIN key of exactly that value, hashed, once across restarts, and no generated key", async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.close());

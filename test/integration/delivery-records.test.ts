@@ -21,7 +21,7 @@ beforeAll(async () => {
   h = await startTestHookgate({ role: "all", config: { ...FAST } });
   rx = await startReceiver();
   await createEventType(h, "record.check");
-});
+}, 180_000);
 afterAll(async () => {
   await h?.stop();
   await rx?.close();
@@ -37,7 +37,7 @@ async function metric(name: string, labels = ""): Promise<number> {
 const DELIVERY = `query($id: ID!) { delivery(id: $id) { status lastAttemptAt
   attempts(first: 10) { edges { node { attemptNumber createdAt } } } } }`;
 
-describe("delivery records", () => {
+describe("delivery records", { timeout: 120_000 }, () => {
   it("sets lastAttemptAt to the time of the latest attempt, null before any", async () => {
     await createEndpoint(h, rx.url, { events: ["record.check"] });
     // The receiver fails the first attempt, so there are two to compare.
@@ -48,9 +48,12 @@ describe("delivery records", () => {
     });
     const published = await publish(h, "record.check", { n: 1 });
     const deliveryId = ok(
-      await h.gql(`query($id: ID!) { event(id: $id) { deliveries { edges { node { id lastAttemptAt } } } } }`, {
-        id: published.event.id,
-      }),
+      await h.gql(
+        `query($id: ID!) { event(id: $id) { deliveries { edges { node { id lastAttemptAt } } } } }`,
+        {
+          id: published.event.id,
+        },
+      ),
     ).event.deliveries.edges[0].node.id as string;
     await waitForStatus(h, deliveryId, "SUCCEEDED");
     const d = ok(await h.gql(DELIVERY, { id: deliveryId })).delivery;
@@ -67,16 +70,20 @@ describe("delivery records", () => {
     // A delivery not attempted yet has none: one to an endpoint that is disabled.
     const off = await createEndpoint(h, rx.url, { events: ["record.check"] });
     ok(
-      await h.gql(`mutation($id: ID!) { updateEndpoint(id: $id, input: { status: DISABLED }) { __typename } }`, {
-        id: off.id,
-      }),
+      await h.gql(
+        `mutation($id: ID!) { updateEndpoint(id: $id, input: { status: DISABLED }) { __typename } }`,
+        {
+          id: off.id,
+        },
+      ),
     );
     const row = await h.hookgate.app.prisma.delivery.create({
       data: {
         id: `dlv_${Date.now()}untried`,
         eventId: published.event.id,
         endpointId: off.id,
-        tenantId: (await h.hookgate.app.prisma.endpoint.findUniqueOrThrow({ where: { id: off.id } })).tenantId,
+        tenantId: (await h.hookgate.app.prisma.endpoint.findUniqueOrThrow({ where: { id: off.id } }))
+          .tenantId,
         eventType: "record.check",
         status: "CANCELLED",
         nextAttemptAt: null,
@@ -88,7 +95,9 @@ describe("delivery records", () => {
   it("counts published events, created deliveries and attempts by outcome in /metrics", async () => {
     const ep = await createEndpoint(h, rx.url, { events: ["record.check"] });
     expect(ep.id).toMatch(/^ep_/);
-    rx.handle((_req, res) => res.end("ok"));
+    rx.handle((_req, res) => {
+      res.end("ok");
+    });
     const before = {
       events: await metric("hookgate_events_published_total"),
       deliveries: await metric("hookgate_deliveries_created_total"),
