@@ -27,6 +27,11 @@ describe("delivery: signed envelope to a real receiver", () => {
   });
 
   it("delivers the envelope with both signatures, custom headers and a user agent, and records the attempt", async () => {
+    // The receiver takes 150 ms to answer, so the recorded duration has a floor to check.
+    rx.handle(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 150));
+      res.end("ok");
+    });
     await createEventType(h, "invoice.paid");
     const ep = await createEndpoint(h, rx.url, {
       events: ["invoice.*"],
@@ -109,7 +114,7 @@ describe("delivery: signed envelope to a real receiver", () => {
       ),
     );
     expect(viaApi.attempts.edges[0].node.requestBody).toBe(req.body);
-    expect(a.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(a.duration_ms).toBeGreaterThanOrEqual(150);
     // Sensitive values are never stored: not the receiver's token, not the signatures.
     expect(a.request_headers.authorization).toBe("[REDACTED]");
     expect(a.request_headers["webhook-signature"]).toBe("[REDACTED]");

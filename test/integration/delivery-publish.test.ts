@@ -124,6 +124,13 @@ describe("publishEvent: validation and idempotency", () => {
   it("returns the original event for a repeated idempotency key and creates nothing", async () => {
     const first = await publish(h, "free.form", { v: 1 }, { idempotencyKey: "same-key" });
     expect(first.deliveryCount).toBe(1);
+    const rows = async () =>
+      (
+        await h.hookgate.app.db.query<{ events: number; deliveries: number }>(
+          "SELECT (SELECT count(*)::int FROM events) AS events, (SELECT count(*)::int FROM deliveries) AS deliveries",
+        )
+      )[0];
+    const before = await rows();
     const second = await publish(h, "free.form", { v: 1 }, { idempotencyKey: "same-key" });
     expect(second.event).toEqual(first.event);
     // Another payload under the same key is refused, not dropped silently (publish-batch.test.ts).
@@ -131,6 +138,8 @@ describe("publishEvent: validation and idempotency", () => {
       "ConflictError",
     );
     expect(second.deliveryCount).toBe(1);
+    // Not one row more anywhere: no event, no delivery.
+    expect(await rows()).toEqual(before);
     const events = await h.hookgate.app.db.query("SELECT id FROM events WHERE idempotency_key = 'same-key'");
     expect(events).toHaveLength(1);
     expect(await deliveriesOf(h, first.event.id)).toHaveLength(1);

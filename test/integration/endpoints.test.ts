@@ -721,6 +721,11 @@ describe("tenancy and scopes", () => {
     const writer = await newKey(["ENDPOINTS_WRITE"]);
     const denied = await h.gql(CREATE, { input: { url: URL_OK, events: ["*"] } }, reader);
     expect(denied.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    // Reading works on this test's own row, whatever earlier tests left.
+    const mine = await createOk();
+    const read = await h.gql(GET, { id: mine.endpoint.id }, reader);
+    expect(read.errors).toBeUndefined();
+    expect(read.data.endpoint.id).toBe(mine.endpoint.id);
     expect((await gqlOk(LIST, { first: 1 }, reader)).endpoints.totalCount).toBeGreaterThan(0);
     const created = await createOk({}, writer);
     const cannotRead = await h.gql(LIST, { first: 1 }, writer);

@@ -135,8 +135,11 @@ describe("deliveryUpdated shared by identical subscribers", () => {
     // The same key and document, but exactly the root tenant: not its child.
     const rootOnly = wsSubscribe(client(s.rootReader), UPDATES, { filter: { tenantId: s.root.id } });
     // A tenant id the child key cannot see matches nothing.
-    const foreign = wsSubscribe(client(s.childReader), UPDATES, { filter: { tenantId: s.root.id } });
-    await untilSubscribed(hub(), 5);
+    const foreignClient = client(s.childReader);
+    const foreign = wsSubscribe(foreignClient, UPDATES, { filter: { tenantId: s.root.id } });
+    // Beside it on the same socket: sees the child's updates, so its last one is the fence for `foreign`.
+    const foreignFence = wsSubscribe(foreignClient, UPDATES);
+    await untilSubscribed(hub(), 6);
 
     await emit(signalFor(s.dA, s.root.path, "SENDING"));
     await emit(signalFor(s.dS, s.sibling.path, "FAILED"));
@@ -162,6 +165,9 @@ describe("deliveryUpdated shared by identical subscribers", () => {
     expect(child.results.results).toHaveLength(2);
     expect(sibling.results.results).toHaveLength(2);
     expect(rootOnly.results.results).toHaveLength(2);
+    // The hub hands each signal to all its subscribers in turn and one socket's results go out in order: once
+    // the fence has its last update, a leak to `foreign` would already be in.
+    expect(await seen(foreignFence, 2)).toEqual(["C:SUCCEEDED", "C:RETRYING"]);
     expect(foreign.results.results).toHaveLength(0);
   });
 
@@ -340,7 +346,12 @@ describe("deliveryUpdated shared by identical subscribers", () => {
   });
 
   it("the audience key separates what can differ and nothing else", () => {
-    const actor = { keyId: "key_1", tenantId: "ten_1", tenantPath: "/ten_1/", scopes: ["DELIVERIES_READ"] };
+    const actor = {
+      keyId: "key_1",
+      tenantId: "ten_1",
+      tenantPath: "/ten_1/",
+      scopes: ["DELIVERIES_READ", "ENDPOINTS_READ"],
+    };
     const base = {
       schema,
       document: parse(UPDATES),
@@ -353,14 +364,20 @@ describe("deliveryUpdated shared by identical subscribers", () => {
     // Same document text parsed twice, variables equal once coerced, scopes in another order.
     expect(key({ document: parse(UPDATES) })).toBe(k);
     expect(
-      key({ contextValue: { actor: { ...actor, scopes: ["DELIVERIES_READ"] }, requestId: "other" } }),
+      key({
+        contextValue: {
+          actor: { ...actor, scopes: ["ENDPOINTS_READ", "DELIVERIES_READ"] },
+          requestId: "other",
+        },
+      }),
     ).toBe(k);
     for (const other of [
       { variableValues: { filter: { endpointId: "ep_2" } } },
       { document: parse(WITH_ENDPOINT) },
       { contextValue: { actor: { ...actor, keyId: "key_2" } } },
       { contextValue: { actor: { ...actor, tenantId: "ten_2", tenantPath: "/ten_2/" } } },
-      { contextValue: { actor: { ...actor, scopes: ["DELIVERIES_READ", "ENDPOINTS_READ"] } } },
+      { contextValue: { actor: { ...actor, scopes: ["DELIVERIES_READ"] } } },
+      { contextValue: { actor: { ...actor, scopes: ["DELIVERIES_READ", "ENDPOINTS_READ", "ADMIN"] } } },
     ]) {
       expect(key(other)).not.toBe(k);
     }

@@ -128,10 +128,13 @@ describe("deliveryUpdated", () => {
     const byType = wsSubscribe(client(), UPDATES, { filter: { eventType: "invoice.failed" } });
     const childOnly = wsSubscribe(client(s.childKey), UPDATES);
     // An invisible tenant id is not an error: it just matches nothing.
-    const foreign = wsSubscribe(client(s.childKey), UPDATES, { filter: { tenantId: s.root.id } });
+    const foreignClient = client(s.childKey);
+    const foreign = wsSubscribe(foreignClient, UPDATES, { filter: { tenantId: s.root.id } });
+    // Beside it on the same socket: sees the child's updates, so its last one is the fence for `foreign`.
+    const foreignFence = wsSubscribe(foreignClient, UPDATES);
     // Exactly the root tenant's: not its children's.
     const rootOnly = wsSubscribe(client(), UPDATES, { filter: { tenantId: s.root.id } });
-    await untilSubscribed(hub(), 6);
+    await untilSubscribed(hub(), 7);
 
     await emit(signalFor(s.dB, s.root.path, "SUCCEEDED"));
     await emit(signalFor(s.dS, s.sibling.path, "FAILED"));
@@ -157,6 +160,10 @@ describe("deliveryUpdated", () => {
     expect(byStatus.results.results).toHaveLength(3);
     expect(childOnly.results.results).toHaveLength(2);
     expect(rootOnly.results.results).toHaveLength(4);
+    // Every update was pushed to every matching subscriber before the fence's last one (the hub hands each
+    // signal to all its subscribers in turn), and one socket's results go out in order: once the fence has
+    // its last update, a leak to `foreign` would already be in.
+    expect(await seen(foreignFence, 2)).toEqual(["C:SUCCEEDED", "C:RETRYING"]);
     expect(foreign.results.results).toHaveLength(0);
   });
 

@@ -29,6 +29,15 @@ describe("failed authentications are throttled per client address", () => {
         extensions: { code: "UNAUTHENTICATED" },
       });
     }
+    // From here on the address is refused before its key is looked up: count the lookups (authenticate's
+    // query on api_keys) through the app's own database handle.
+    const db = h.hookgate.app.db;
+    const realQuery = db.query.bind(db);
+    let lookups = 0;
+    db.query = ((sql: string, ...rest: unknown[]) => {
+      if (/FROM api_keys k/.test(sql)) lookups++;
+      return (realQuery as (...a: unknown[]) => Promise<unknown[]>)(sql, ...rest);
+    }) as typeof db.query;
     const blocked = await h.gql("{ viewer { keyId } }", undefined, "hk_guess_next");
     expect(blocked.status).toBe(429);
     expect(blocked.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
@@ -43,6 +52,10 @@ describe("failed authentications are throttled per client address", () => {
     // The address is refused whatever key it presents for the rest of the window.
     const valid = await h.gql("{ viewer { keyId } }");
     expect(valid.status).toBe(429);
+    expect(lookups).toBe(0);
+    // The counter counts: a lookup the throttle does not cover (another address's) is seen.
+    await h.hookgate.app.db.query("SELECT k.id FROM api_keys k LIMIT 0");
+    expect(lookups).toBe(1);
     // graphql-ws connections from the address are refused too.
     const client = createClient({
       url: h.graphqlUrl.replace(/^http/, "ws"),
@@ -55,6 +68,8 @@ describe("failed authentications are throttled per client address", () => {
       client.on("closed", (e) => resolve(e as { code: number; reason: string }));
     });
     await client.dispose();
+    expect(lookups).toBe(1);
+    db.query = realQuery;
     expect(closed.code).toBe(4401);
     expect(closed.reason).toMatch(/^Too many failed authentications from this address: try again in \d+ s/);
   });

@@ -146,8 +146,23 @@ describe("cross-tenant matrix", () => {
     tenantBPath = tenantB.path;
     Object.assign(a, await objectsOf(tenantA.id, "alpha"));
     Object.assign(b, await objectsOf(tenantB.id, "beta"));
-    // A's child tenant: as invisible to B as A itself.
     keyB = await createKey(h, tenantB.id, ["ADMIN"]);
+  });
+
+  it("A's child tenant is as invisible to B as A itself", async () => {
+    const aChild = await createTenant(h, "tenant A child", a.Tenant);
+    const asB = (query: string, variables: Record<string, unknown>) => h.gql(query, variables, keyB);
+    const publish = `mutation($i: PublishEventInput!) { publishEvent(input: $i) { __typename } }`;
+    const endpoint = `mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { __typename } }`;
+    for (const tenantId of [a.Tenant, aChild.id]) {
+      const published = await asB(publish, { i: { type: "beta.happened", payload: {}, tenantId } });
+      expect(published.data?.publishEvent.__typename, tenantId).toBe("NotFoundError");
+      const created = await asB(endpoint, { i: { url: "http://127.0.0.1:9/x", events: ["*"], tenantId } });
+      expect(created.data?.createEndpoint.__typename, tenantId).toBe("NotFoundError");
+    }
+    // The same calls naming B itself succeed: the refusals above are about visibility.
+    const own = await asB(publish, { i: { type: "beta.happened", payload: {}, tenantId: b.Tenant } });
+    expect(own.data?.publishEvent.__typename).toBe("PublishEventPayload");
   });
   afterAll(async () => {
     await h?.stop();

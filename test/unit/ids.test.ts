@@ -21,16 +21,18 @@ describe("newId", () => {
     const counts = new Map<string, number>();
     let last = "";
     let n = 0;
-    const until = Date.now() + 1000;
-    while (n < 3200 && Date.now() < until) {
+    // One sample per millisecond: 1,000 samples take a second; the bound only stops a runaway loop.
+    const until = Date.now() + 20_000;
+    while (n < 1000 && Date.now() < until) {
       const id = newId("event").slice(4);
       if (id.slice(0, 10) === last) continue; // same ms: the random part is the previous one + 1
       last = id.slice(0, 10);
       counts.set(id[10], (counts.get(id[10]) ?? 0) + 1);
       n++;
     }
-    if (n < 320) return; // a very slow machine: too few samples to judge
-    expect(counts.size).toBeGreaterThanOrEqual(28);
+    expect(n).toBe(1000);
+    // P(a value never drawn in 1,000 fair draws) = 32 × (31/32)^1000 ≈ 6e-13.
+    expect(counts.size).toBe(32);
     for (const c of counts.values()) expect(c).toBeLessThan((n / 32) * 3);
   });
 });
