@@ -29,4 +29,6 @@ if (!process.argv.includes("--prisma-only")) {
   run(process.execPath, ["bin/hookgate.js", "schema", "print", "--output", "schema/schema.graphql"]);
   run(process.execPath, ["node_modules/@graphql-codegen/cli/esm/bin.js", "--config", "codegen.ts"]);
   run(process.execPath, ["scripts/readme-config.mjs"]);
+  // The portal bundle includes the SDK's types and graphql-ws: rebuild it with the rest.
+  run(process.execPath, ["scripts/build-web.mjs"]);
 }

@@ -412,7 +412,7 @@ export const OPTIONS = [
     key: "apiRateLimitPerSecond",
     env: "HOOKGATE_API_RATE_LIMIT",
     default: "1000",
-    doc: "GraphQL requests per second allowed per API key, per process (0 = unlimited).",
+    doc: "GraphQL requests per second allowed per API key, for the whole deployment (every process shares the window; 0 = unlimited).",
     parse: int(0, 1_000_000),
   },
   {

@@ -63,11 +63,11 @@ describe("compiled build", () => {
       "--input-type=module",
       "-e",
       `const m = await import(${JSON.stringify(`${OUT}/db/migrate.js`)});
-       const h = await import(${JSON.stringify(`${OUT}/dispatcher/http.js`)});
-       console.log(JSON.stringify([m.MIGRATIONS_DIR, h.USER_AGENT]));`,
+       const v = await import(${JSON.stringify(`${OUT}/version.js`)});
+       console.log(JSON.stringify([m.MIGRATIONS_DIR, v.HOOKGATE_VERSION]));`,
     ]);
-    const { USER_AGENT } = await import("../src/dispatcher/http.js");
-    expect(JSON.parse(out)).toEqual([MIGRATIONS_DIR, USER_AGENT]);
+    const { HOOKGATE_VERSION } = await import("../src/version.js");
+    expect(JSON.parse(out)).toEqual([MIGRATIONS_DIR, HOOKGATE_VERSION]);
   });
 });
 

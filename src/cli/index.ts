@@ -4,10 +4,13 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerConfig } from "./config.js";
+import { registerEvents } from "./events.js";
 import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerSchema } from "./schema.js";
 import { registerServe } from "./serve.js";
+import { registerTail } from "./tail.js";
+import { registerTenants } from "./tenants.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -24,6 +27,9 @@ registerMigrate(program);
 registerKeys(program);
 registerConfig(program);
 registerSchema(program);
+registerTenants(program);
+registerEvents(program);
+registerTail(program);
 
 try {
   await program.parseAsync(process.argv);

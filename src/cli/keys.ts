@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { ApiKeyScope } from "../generated/prisma/enums.js";
+import { type ClientOptions, clientCommand, payload, printRows, withClient } from "./client.js";
 import { loadCliConfig } from "./shared.js";
 
 const SCOPES: ApiKeyScope[] = [
@@ -55,4 +56,40 @@ export function registerKeys(program: Command): void {
         await app.close();
       }
     });
+  clientCommand(
+    keys.command("list").description("API keys of the caller's tenant and below (never the keys)"),
+  )
+    .option("--tenant <id>", "only this tenant's keys")
+    .option("--revoked", "only revoked keys")
+    .action((opts: ClientOptions & { tenant?: string; revoked?: boolean }) =>
+      withClient(opts, async (client) => {
+        const { apiKeys } = await client.ApiKeys({
+          first: 100,
+          filter: { tenantId: opts.tenant, revoked: opts.revoked ? true : undefined },
+        });
+        const rows = apiKeys.edges.map((e) => e.node);
+        await printRows(opts, rows, [
+          "id",
+          "tenantId",
+          "name",
+          "prefix",
+          "scopes",
+          "lastUsedAt",
+          "expiresAt",
+          "revokedAt",
+        ]);
+      }),
+    );
+  clientCommand(
+    keys.command("revoke").description("revoke an API key").argument("<id>", "the key's id (key_...)"),
+  ).action((id: string, opts: ClientOptions) =>
+    withClient(opts, async (client) => {
+      const res = await client.RevokeApiKey({ id });
+      const { apiKey } = payload(res.revokeApiKey, "RevokeApiKeyPayload") as Extract<
+        typeof res.revokeApiKey,
+        { __typename: "RevokeApiKeyPayload" }
+      >;
+      await printRows(opts, [apiKey], ["id", "name", "revokedAt"], apiKey);
+    }),
+  );
 }

@@ -10,11 +10,11 @@
  */
 import type { Config } from "../config.js";
 import type { App } from "../domain/app.js";
+import { type RateWindows, rateWindows } from "../domain/rate-windows.js";
 import { DELIVERY_UPDATES_CHANNEL } from "../domain/signals.js";
 import { type CompletionWriter, emptyCompletion, releaseOutcome, signalFor } from "./completions.js";
 import type { Slots } from "./limits.js";
-import { claimDue, claimLimit, type EventRow, loadEvents } from "./queue.js";
-import { RateLimiter } from "./rate-limit.js";
+import { type ClaimedRow, claimDue, claimLimit, type EventRow, loadEvents } from "./queue.js";
 import { retryTransient } from "./retry.js";
 import type { Job } from "./send.js";
 import { type Body, bodyOf } from "./templates.js";
@@ -32,7 +32,7 @@ export interface ClaimHooks {
 }
 
 export class ClaimLoop {
-  private readonly limiter = new RateLimiter();
+  private readonly windows: RateWindows;
   private claimSeq = 0;
   private kickResolve: (() => void) | null = null;
   private kicked = false;
@@ -50,7 +50,9 @@ export class ClaimLoop {
     private readonly slots: Slots,
     private readonly completions: CompletionWriter,
     private readonly hooks: ClaimHooks,
-  ) {}
+  ) {
+    this.windows = rateWindows(app.db);
+  }
 
   /** Claims held before sending (in flight + buffered): a prefetch buffer of one batch. */
   private get maxHeld(): number {
@@ -137,6 +139,40 @@ export class ClaimLoop {
     }
   }
 
+  /**
+   * Takes, per rate-limited endpoint of the claim, as many sends as its rows want from the endpoint's
+   * deployment-wide window (domain/rate-windows.ts: every dispatcher process shares it). A failed take
+   * grants nothing: the rows go back to the queue for a second.
+   */
+  private async rateGrants(
+    rows: ClaimedRow[],
+    events: Map<string, EventRow>,
+  ): Promise<Map<string, { left: number; resetMs: number; refused: number }>> {
+    const wanted = new Map<string, { rate: number; want: number }>();
+    for (const row of rows) {
+      const rate = row.rate_limit_per_second;
+      if (rate == null || rate <= 0 || !events.has(row.event_id)) continue;
+      if (row.endpoint_status === "DISABLED" && row.trigger === "SCHEDULED") continue;
+      const w = wanted.get(row.endpoint_id) ?? { rate, want: 0 };
+      w.want++;
+      wanted.set(row.endpoint_id, w);
+    }
+    const grants = new Map<string, { left: number; resetMs: number; refused: number }>();
+    for (const [endpointId, { rate, want }] of wanted) {
+      try {
+        const t = await this.windows.take(`endpoint:${endpointId}`, rate, want);
+        grants.set(endpointId, { left: t.granted, resetMs: t.resetMs, refused: 0 });
+      } catch (err) {
+        this.log.warn(
+          { err, endpoint: endpointId },
+          "rate limit window unavailable; putting the claims back",
+        );
+        grants.set(endpointId, { left: 0, resetMs: 1000, refused: 0 });
+      }
+    }
+    return grants;
+  }
+
   private async claim(limit: number): Promise<number> {
     const lock = `${this.workerId}/${++this.claimSeq}`;
     const exclude = this.slots.exclusions();
@@ -169,8 +205,8 @@ export class ClaimLoop {
     }
     if (this.hooks.crashed()) return rows.length;
 
+    const grants = await this.rateGrants(rows, events);
     const bodies = new Map<string, Body>();
-    const refusedPerEndpoint = new Map<string, number>();
     for (const row of rows) {
       const event = events.get(row.event_id);
       if (!event) {
@@ -185,12 +221,16 @@ export class ClaimLoop {
         });
         continue;
       }
-      const rate = row.rate_limit_per_second;
-      if (rate != null && rate > 0 && this.limiter.take(row.endpoint_id, rate) > 0) {
-        const k = refusedPerEndpoint.get(row.endpoint_id) ?? 0;
-        refusedPerEndpoint.set(row.endpoint_id, k + 1);
-        this.completions.enqueue(releaseOutcome(row, lock, this.limiter.delayFor(row.endpoint_id, rate, k)));
-        continue;
+      const grant = grants.get(row.endpoint_id);
+      if (grant) {
+        if (grant.left > 0) grant.left--;
+        else {
+          // Over the endpoint's rate: back to the queue, spread over the coming windows.
+          const rate = row.rate_limit_per_second!;
+          const delay = grant.resetMs + Math.floor(grant.refused++ / rate) * 1000;
+          this.completions.enqueue(releaseOutcome(row, lock, delay));
+          continue;
+        }
       }
       let body = bodies.get(event.id);
       if (body === undefined) {
@@ -200,7 +240,6 @@ export class ClaimLoop {
       const job: Job = { row, lock, leaseDeadline, event, body, sending: null };
       this.slots.add(job);
     }
-    if (refusedPerEndpoint.size > 0) this.limiter.prune();
     this.hooks.pump();
     return rows.length;
   }

@@ -1,17 +1,4 @@
-import { readFileSync } from "node:fs";
 import type { Dispatcher } from "undici";
-
-/** `Hookgate/<version>`, read once from package.json. */
-export const USER_AGENT = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return `Hookgate/${pkg.version ?? "0.0.0"}`;
-  } catch {
-    return "Hookgate/0.0.0";
-  }
-})();
 
 export interface SendOptions {
   url: string;

@@ -8,7 +8,7 @@
  *   Delivery is therefore at-least-once; receivers deduplicate on webhook-id (the event id).
  * - claims.ts: the claim loop, its prefetch buffer and wake-ups (NOTIFY, retry timer, poll); disabled
  *   endpoints' SCHEDULED deliveries are CANCELLED there without an attempt, and claims over an endpoint's
- *   rate limit (rate-limit.ts, per process) are put back with a delay and no attempt counted.
+ *   rate limit (domain/rate-windows.ts, one window per endpoint for the whole deployment) are put back with a delay and no attempt counted.
  * - limits.ts: dispatchConcurrency overall and endpointConcurrency per endpoint.
  * - templates.ts: per-endpoint headers and signer; send.ts: one attempt; http.ts: the request itself.
  * - completions.ts: batched outcome writes (fenced by the claim token), signals after commit.

@@ -2,7 +2,7 @@
  * Local concurrency: claimed deliveries wait per endpoint and start while there are free slots overall
  * (dispatchConcurrency) and per endpoint (endpointConcurrency). Endpoints that already have a full round
  * buffered are excluded from further claims, so one slow endpoint cannot fill the buffer. The per-endpoint
- * rate limit is rate-limit.ts.
+ * rate limit is domain/rate-windows.ts (shared by every dispatcher process).
  */
 import type { Config } from "../config.js";
 import type { Job } from "./send.js";

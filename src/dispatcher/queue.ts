@@ -29,6 +29,10 @@ export interface ClaimedRow {
   rate_limit_per_second: number | null;
   tenant_path: string;
   secrets: string[] | null;
+  /** The tenant's delivery profile as inherited (domain/delivery-profile.ts), null = the default. */
+  signature_header: string | null;
+  user_agent_product: string | null;
+  standard_webhooks_headers: boolean | null;
 }
 
 export interface EventRow {
@@ -43,7 +47,8 @@ export interface EventRow {
 // The claim takes due rows in due order, skipping rows other dispatchers hold locked, and takes a lease
 // on them in the same statement. It also returns what sending needs from the endpoint (fresh: a disabled
 // endpoint or a rotated secret is seen at once), looked up once per endpoint of the batch (`ep`), not per
-// row. It does not NOTIFY: PostgreSQL commits notifying transactions one at a time, each with its own WAL
+// row, and the delivery profile of each tenant of the batch (`tp`, the nearest ancestor's setting wins),
+// read fresh by every claim so that a changed profile applies from the next delivery. It does not NOTIFY: PostgreSQL commits notifying transactions one at a time, each with its own WAL
 // flush, so the dispatcher sends the SENDING signals after the commit instead (Database.signal).
 const CLAIM_SQL = `
 WITH c AS (
@@ -67,14 +72,28 @@ WITH c AS (
                ORDER BY s.created_at DESC, s.id DESC) AS secrets
   FROM endpoints e
   WHERE e.id IN (SELECT endpoint_id FROM u)
+), tp AS MATERIALIZED (
+  SELECT t.id, t.path,
+         (SELECT a.signature_header FROM tenants a
+          WHERE a.id = ANY(string_to_array(btrim(t.path, '/'), '/')) AND a.signature_header IS NOT NULL
+          ORDER BY length(a.path) DESC LIMIT 1) AS signature_header,
+         (SELECT a.user_agent_product FROM tenants a
+          WHERE a.id = ANY(string_to_array(btrim(t.path, '/'), '/')) AND a.user_agent_product IS NOT NULL
+          ORDER BY length(a.path) DESC LIMIT 1) AS user_agent_product,
+         (SELECT a.standard_webhooks_headers FROM tenants a
+          WHERE a.id = ANY(string_to_array(btrim(t.path, '/'), '/')) AND a.standard_webhooks_headers IS NOT NULL
+          ORDER BY length(a.path) DESC LIMIT 1) AS standard_webhooks_headers
+  FROM tenants t
+  WHERE t.id IN (SELECT tenant_id FROM u)
 )
 SELECT u.id, u.prev_status::text AS prev_status, u.event_id, u.endpoint_id, u.tenant_id, u.event_type,
        u.attempt_count, u.target_url, u.trigger::text AS trigger,
        ep.url, ep.headers, ep.endpoint_status, ep.deleted_at, ep.rate_limit_per_second,
-       t.path AS tenant_path, ep.secrets
+       t.path AS tenant_path, ep.secrets,
+       t.signature_header, t.user_agent_product, t.standard_webhooks_headers
 FROM u
 JOIN ep ON ep.id = u.endpoint_id
-JOIN tenants t ON t.id = u.tenant_id`;
+JOIN tp t ON t.id = u.tenant_id`;
 
 /**
  * How many rows to claim for a budget of free slots. On PostgreSQL the limit is a constant in the

@@ -1,13 +1,19 @@
 /**
  * Per-endpoint request templates: what every request to one endpoint shares (decrypted custom headers,
- * the recorded, redacted copy, the signer), built once per endpoint and again only when its stored
- * headers or valid secrets change. Also the envelope receivers get, built once per event.
+ * the recorded, redacted copy, the signer, the names its tenant's delivery profile gives the signature
+ * headers and User-Agent), built once per endpoint and again only when its stored headers, valid
+ * secrets or profile change. Also the envelope receivers get, built once per event.
  */
 import type { App } from "../domain/app.js";
+import {
+  type DeliveryProfile,
+  effectiveProfile,
+  STANDARD_WEBHOOKS_HEADERS,
+} from "../domain/delivery-profile.js";
 import { envelopeOf } from "../domain/envelope.js";
 import { isSensitiveHeader, REDACTED } from "../security/headers.js";
 import { Signer } from "../signing/index.js";
-import { USER_AGENT } from "./http.js";
+import { HOOKGATE_VERSION } from "../version.js";
 import type { ClaimedRow, EventRow } from "./queue.js";
 
 /** An event's envelope, as sent and signed (bytes); shared by its deliveries. */
@@ -24,18 +30,22 @@ export interface EndpointTemplate {
   /** The stored headers JSON and the valid secrets' ciphertexts it was built from. */
   headersText: string;
   secrets: string[];
+  /** The effective delivery profile it was built with, as one string. */
+  profileKey: string;
+  /** Per header name Signer.headers sets: the name it is sent under, or absent when not sent. */
+  signatureNames: Record<string, string>;
   /** The request headers but the signature ones, flat (name, value, ...) as undici takes them. */
   headerList: string[];
   recorded: Record<string, string>;
-  /** Per signature header name: whether its value is recorded as REDACTED. */
+  /** Per signature header name as sent: whether its value is recorded as REDACTED. */
   redactSignature: Record<string, boolean>;
   signer: Signer | null;
   /** Why requests to it cannot be prepared (e.g. no valid secret), else null. */
   error: string | null;
 }
 
-/** What Signer.headers sets on every attempt. */
-const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "hookgate-signature"];
+/** Signer.headers' name for the t=,v1= header, which the profile may rename. */
+const SIGNER_TV1_HEADER = "hookgate-signature";
 const CACHE_LIMIT = 10_000;
 
 export class Templates {
@@ -48,17 +58,40 @@ export class Templates {
   get(row: ClaimedRow): EndpointTemplate {
     const headersText = typeof row.headers === "string" ? row.headers : JSON.stringify(row.headers ?? null);
     const secrets = row.secrets ?? [];
+    const profile = effectiveProfile([
+      {
+        signatureHeader: row.signature_header,
+        userAgentProduct: row.user_agent_product,
+        standardWebhooksHeaders: row.standard_webhooks_headers,
+      },
+    ]);
+    const profileKey = `${profile.signatureHeader} ${profile.userAgentProduct} ${profile.standardWebhooksHeaders}`;
 
     const cached = this.templates.get(row.endpoint_id);
-    if (cached && cached.headersText === headersText && sameList(cached.secrets, secrets)) return cached;
+    if (
+      cached &&
+      cached.headersText === headersText &&
+      cached.profileKey === profileKey &&
+      sameList(cached.secrets, secrets)
+    )
+      return cached;
 
-    const template = this.build(headersText, secrets);
+    const template = this.build(headersText, secrets, profile, profileKey);
     if (this.templates.size >= CACHE_LIMIT) this.templates.clear();
     this.templates.set(row.endpoint_id, template);
     return template;
   }
 
-  private build(headersText: string, secrets: string[]): EndpointTemplate {
+  private build(
+    headersText: string,
+    secrets: string[],
+    profile: DeliveryProfile,
+    profileKey: string,
+  ): EndpointTemplate {
+    const signatureNames: Record<string, string> = { [SIGNER_TV1_HEADER]: profile.signatureHeader };
+    if (profile.standardWebhooksHeaders)
+      for (const name of STANDARD_WEBHOOKS_HEADERS) signatureNames[name] = name;
+    const sent = Object.values(signatureNames);
     // Lower-cased like every header we set, so the recorded headers have one spelling per name.
     const headers: Record<string, string> = {};
     const redact = new Set<string>();
@@ -73,7 +106,7 @@ export class Templates {
       const plain = secrets.map((c) => this.decrypt(c));
       if (plain.length === 0) throw new Error("The endpoint has no valid signing secret.");
       headers["content-type"] = "application/json";
-      headers["user-agent"] = USER_AGENT;
+      headers["user-agent"] = `${profile.userAgentProduct}/${HOOKGATE_VERSION}`;
       signer = new Signer(plain);
     } catch (err) {
       error = `Could not prepare the request: ${(err as Error).message}`;
@@ -83,11 +116,21 @@ export class Templates {
     for (const [name, value] of Object.entries(headers)) {
       recorded[name] = redact.has(name) || isSensitiveHeader(name) ? REDACTED : value;
       // A signature header is set per attempt and wins over a stored one of the same name.
-      if (!SIGNATURE_HEADERS.includes(name)) headerList.push(name, value);
+      if (!sent.includes(name)) headerList.push(name, value);
     }
     const redactSignature: Record<string, boolean> = {};
-    for (const name of SIGNATURE_HEADERS) redactSignature[name] = redact.has(name) || isSensitiveHeader(name);
-    return { headersText, secrets, headerList, recorded, redactSignature, signer, error };
+    for (const name of sent) redactSignature[name] = redact.has(name) || isSensitiveHeader(name);
+    return {
+      headersText,
+      secrets,
+      profileKey,
+      signatureNames,
+      headerList,
+      recorded,
+      redactSignature,
+      signer,
+      error,
+    };
   }
 
   private decrypt(ciphertext: string): string {
@@ -121,9 +164,11 @@ export function signedHeaders(
   }
   const headers = template.headerList.slice();
   const recorded = { ...template.recorded };
-  for (const name in signature) {
-    headers.push(name, signature[name]);
-    recorded[name] = template.redactSignature[name] ? REDACTED : signature[name];
+  for (const signerName in signature) {
+    const name = template.signatureNames[signerName];
+    if (name === undefined) continue;
+    headers.push(name, signature[signerName]);
+    recorded[name] = template.redactSignature[name] ? REDACTED : signature[signerName];
   }
   if (body.test) {
     headers.push(TEST_HEADER, "1");

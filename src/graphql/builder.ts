@@ -106,11 +106,13 @@ export const builder = new SchemaBuilder<{
     complexityError: (kind, result) =>
       new GraphQLError(
         kind === ComplexityErrorKind.Depth
-          ? `Query is too deep: depth ${result.depth} exceeds the limit of ${result.maxDepth}`
+          ? `Query is too deep: depth ${result.depth} exceeds the limit of ${result.maxDepth} (HOOKGATE_GRAPHQL_MAX_DEPTH)`
           : kind === ComplexityErrorKind.Breadth
             ? `Query selects too many fields: ${result.breadth} exceeds the limit of ${result.maxBreadth}`
-            : `Query is too costly: estimated cost ${result.complexity} exceeds the limit of ${result.maxComplexity}`,
-        { extensions: { code: "QUERY_TOO_COMPLEX", kind } },
+            : `Query is too costly: estimated cost ${result.complexity} exceeds the limit of ${result.maxComplexity} (HOOKGATE_GRAPHQL_MAX_COST)`,
+        // Refused before execution: HTTP 400 for graphql-response+json clients (`spec: true`
+        // keeps 200 for application/json ones), like the depth and alias limits.
+        { extensions: { code: "QUERY_TOO_COMPLEX", kind, http: { status: 400, spec: true } } },
       ),
   },
 });

@@ -2,6 +2,7 @@ import { GraphQLError } from "graphql";
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { type AuthResult, authenticate } from "../domain/api-keys.js";
 import type { App } from "../domain/app.js";
+import { rateWindows } from "../domain/rate-windows.js";
 import type { GraphQLContext } from "../graphql/builder.js";
 
 /** The API key of an `Authorization: Bearer <key>` value, or null when it is not one. */
@@ -78,10 +79,8 @@ export interface Authenticator {
 
 export function createAuthenticator(app: App): Authenticator {
   const { config } = app;
-  const limiter =
-    config.apiRateLimitPerSecond > 0
-      ? new RateLimiterMemory({ points: config.apiRateLimitPerSecond, duration: 1 })
-      : null;
+  // Per API key, for the whole deployment (every API process takes from one window: domain/rate-windows.ts).
+  const limiter = config.apiRateLimitPerSecond > 0 ? rateWindows(app.db) : null;
 
   // Guessing keys costs the guesser: failed authentications are counted per client address, and
   // an address past the limit is refused before any lookup for the rest of the window.
@@ -125,13 +124,11 @@ export function createAuthenticator(app: App): Authenticator {
       throw unauthenticated(result.reason);
     }
     if (limiter) {
-      try {
-        await limiter.consume(result.actor.keyId);
-      } catch (rejection) {
-        const ms = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 1000;
+      const take = await limiter.takeOne(`api:${result.actor.keyId}`, config.apiRateLimitPerSecond);
+      if (take.granted === 0) {
         throw rateLimited(
           `Rate limit exceeded: at most ${config.apiRateLimitPerSecond} requests per second per API key (HOOKGATE_API_RATE_LIMIT)`,
-          Math.max(1, Math.ceil(ms / 1000)),
+          Math.max(1, Math.ceil(take.resetMs / 1000)),
         );
       }
     }

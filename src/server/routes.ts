@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DatabaseHealth } from "../db/database.js";
 import { pendingMigrations } from "../db/migrate.js";
 import type { App } from "../domain/app.js";
+import { isPortalPath, servePortal } from "./portal.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -21,19 +22,24 @@ const ROUTES = new Set(["/graphql", "/health", "/ready", "/metrics"]);
 
 /** The `route` label of hookgate_http_requests_total: a known route, or "other" (paths are client-chosen). */
 export function routeLabel(path: string): string {
+  if (isPortalPath(path)) return "/";
   return ROUTES.has(path) ? path : "other";
 }
 
 /**
- * The plain HTTP routes beside /graphql: probes and metrics. Returns false when the path is
+ * The plain HTTP routes beside /graphql: probes, metrics and the portal page (portal.ts). Returns false when the path is
  * not one of them.
  */
 export async function handleRoute(
   app: App,
   path: string,
-  _req: IncomingMessage,
+  req: IncomingMessage,
   res: ServerResponse,
 ): Promise<boolean> {
+  if (isPortalPath(path)) {
+    servePortal(path, req, res);
+    return true;
+  }
   if (path === "/health") {
     sendJson(res, 200, { status: "ok" });
     return true;

@@ -88,8 +88,8 @@ export const FAULT_ENV: Record<string, string> = {
   HOOKGATE_RUNTIME: "dist",
   HOOKGATE_RETRY_SCHEDULE: "200ms,500ms,1s,2s,2s,2s,2s,2s,2s,2s,2s,2s",
   HOOKGATE_RETRY_JITTER: "0.2",
-  HOOKGATE_ATTEMPT_TIMEOUT_MS: "2000",
-  HOOKGATE_LEASE_MS: "6000",
+  HOOKGATE_ATTEMPT_TIMEOUT_MS: "5000",
+  HOOKGATE_LEASE_MS: "12000",
   HOOKGATE_POLL_INTERVAL_MS: "200",
   HOOKGATE_SHUTDOWN_GRACE_MS: "3000",
   HOOKGATE_DISPATCH_CONCURRENCY: "32",
@@ -555,4 +555,20 @@ export function succeededSeen(watch: LiveWatch, eventIds: Set<string>): number {
     if (statuses.includes("SUCCEEDED") && eventIds.has(watch.eventOf.get(id)!)) n += 1;
   }
   return n;
+}
+
+/** Attempts that Hookgate recorded as failed (no 2xx: refused, timed out) for a tenant's deliveries. */
+export async function failedAttempts(databaseUrl: string, tenantId: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const res = await client.query(
+      `SELECT count(*)::int AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE d.tenant_id = $1 AND a.status = 'FAILED'`,
+      [tenantId],
+    );
+    return res.rows[0].n as number;
+  } finally {
+    await client.end();
+  }
 }

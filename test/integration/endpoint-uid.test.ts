@@ -74,9 +74,9 @@ describe("endpoint operations by uid", () => {
     // Deleting released the uid: it names nothing now, and the id still reads the history.
     const again = await gql(
       `mutation($uid: String, $t: ID) { deleteEndpoint(uid: $uid, tenantId: $t) {
-        __typename ... on NotFoundError { id } } }`,
+        __typename ... on NotFoundError { resourceId } } }`,
     );
-    expect(again.deleteEndpoint).toEqual({ __typename: "NotFoundError", id: "session.end" });
+    expect(again.deleteEndpoint).toEqual({ __typename: "NotFoundError", resourceId: "session.end" });
     expect((await gql("query($id: ID) { endpoint(id: $id) { id } }", { id })).endpoint).toEqual({ id });
   });
 

@@ -64,7 +64,8 @@ describe("/metrics", () => {
       res.statusCode = 500;
       res.end("down");
     });
-  });
+    // Starting a database takes long on a loaded 2-core machine.
+  }, 180_000);
   afterAll(async () => {
     release?.();
     await ws?.dispose();

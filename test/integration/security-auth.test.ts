@@ -309,7 +309,9 @@ describe("scope matrix derived from the schema", () => {
               (r) =>
                 r.kind === "query" &&
                 getNamedType(r.field.type).name === t.name &&
-                r.field.args.some((a) => a.name === "id" && String(a.type) === "ID!"),
+                r.field.args.some(
+                  (a) => a.name === "id" && (String(a.type) === "ID!" || String(a.type) === "ID"),
+                ),
             );
             // A key the root field lets in but the nested field does not.
             const scope = root

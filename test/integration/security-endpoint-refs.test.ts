@@ -71,7 +71,7 @@ describe("endpoint references: id or uid (+ tenantId)", () => {
 
   const doc = (call: string) =>
     `mutation($id: ID, $uid: String, $tenantId: ID) { r: ${call} {
-      __typename ... on ValidationError { fieldErrors { path message } } ... on NotFoundError { id }
+      __typename ... on ValidationError { fieldErrors { path message } } ... on NotFoundError { resourceId }
     } }`;
 
   for (const op of OPS) {
@@ -104,9 +104,9 @@ describe("endpoint references: id or uid (+ tenantId)", () => {
     );
     expect(found.endpoint).toEqual({ id: endpointId, uid: UID_128 });
     const missing = ok(await h.gql(doc(OPS[1]!.call), { uid: "x" })).r;
-    expect(missing).toEqual({ __typename: "NotFoundError", id: "x" });
+    expect(missing).toEqual({ __typename: "NotFoundError", resourceId: "x" });
     // An unknown or invisible tenant beside a uid: not found, naming that tenant.
     const noTenant = ok(await h.gql(doc(OPS[1]!.call), { uid: UID_128, tenantId: "ten_nope" })).r;
-    expect(noTenant).toEqual({ __typename: "NotFoundError", id: "ten_nope" });
+    expect(noTenant).toEqual({ __typename: "NotFoundError", resourceId: "ten_nope" });
   });
 });

@@ -267,13 +267,20 @@ describe("cross-tenant matrix", () => {
       const { query, variables } = minimalCall(r, overrides);
       const before = await snapshotRows(h);
       const selection =
-        r.kind === "mutation" ? "{ __typename ... on NotFoundError { id code message } }" : "{ __typename }";
+        r.kind === "mutation"
+          ? "{ __typename ... on NotFoundError { resourceId code message } }"
+          : "{ __typename }";
       const res = await h.gql(query.replace("{ __typename }", selection), variables, keyB);
       expect(await snapshotRows(h)).toEqual(before);
       expect(res.errors, JSON.stringify(res)).toBeUndefined();
       const value = (res.data as Record<string, any>)[r.name];
       if (r.kind === "query") expect(value).toBeNull();
-      else expect(value).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND", id: a.EndpointUid });
+      else
+        expect(value).toMatchObject({
+          __typename: "NotFoundError",
+          code: "NOT_FOUND",
+          resourceId: a.EndpointUid,
+        });
       expect(JSON.stringify(res)).not.toContain(a.Endpoint);
       // Control: A's ancestor, naming A's tenant, does reach it by uid.
       if (r.kind === "query") {

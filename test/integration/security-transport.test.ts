@@ -534,9 +534,16 @@ describe("transport and GraphQL rows", () => {
       const res = await expectNothingWritten(h, () => rawRequest(h, post(h.adminKey, { query })));
       expect(res.status).toBe(200);
       expectOnlyError(res.json, {
-        message: /^Query is too costly: estimated cost \d+ exceeds the limit of 20000$/,
+        message:
+          /^Query is too costly: estimated cost \d+ exceeds the limit of 20000 \(HOOKGATE_GRAPHQL_MAX_COST\)$/,
         code: "QUERY_TOO_COMPLEX",
       });
+      // graphql-response+json clients get it as HTTP 400, like the depth and alias limits.
+      const spec = await expectNothingWritten(h, () =>
+        rawRequest(h, post(h.adminKey, { query }, { accept: "application/graphql-response+json" })),
+      );
+      expect(spec.status).toBe(400);
+      expect(spec.json.errors[0].extensions.code).toBe("QUERY_TOO_COMPLEX");
     });
 
     it("closes a WebSocket whose message is larger than maxRequestBytes (1009), running nothing", async () => {
@@ -581,7 +588,8 @@ describe("transport and GraphQL rows", () => {
         const res = await rawRequest(h, post(h.adminKey, { query }));
         expect(res.status).toBe(200);
         expectOnlyError(res.json, {
-          message: /^Query is too costly: estimated cost \d+ exceeds the limit of 20000$/,
+          message:
+            /^Query is too costly: estimated cost \d+ exceeds the limit of 20000 \(HOOKGATE_GRAPHQL_MAX_COST\)$/,
           code: "QUERY_TOO_COMPLEX",
         });
         expect(res.json.errors[0].extensions.kind).toBe("Complexity");

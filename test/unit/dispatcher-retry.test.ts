@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { RateLimiter } from "../../src/dispatcher/rate-limit.js";
 import { nextRetryDelay, parseRetryAfter } from "../../src/dispatcher/retry.js";
 
 const policy = { retryScheduleMs: [5_000, 300_000, 1_800_000], retryJitter: 0.2, retryAfterMaxMs: 3_600_000 };
@@ -82,29 +81,5 @@ describe("parseRetryAfter", () => {
   it("turns absurd numbers into something the bound can clamp", () => {
     const v = parseRetryAfter("99999999999999999999", now)!;
     expect(v).toBeGreaterThan(24 * 3600_000);
-  });
-});
-
-describe("RateLimiter", () => {
-  it("allows a second's burst, then one per interval", () => {
-    const rl = new RateLimiter();
-    const t0 = 1_000_000;
-    for (let i = 0; i < 5; i++) expect(rl.take("ep", 5, t0)).toBe(0);
-    const wait = rl.take("ep", 5, t0);
-    expect(wait).toBeGreaterThan(0);
-    expect(wait).toBeLessThanOrEqual(200);
-    expect(rl.take("ep", 5, t0 + wait)).toBe(0);
-    // Other endpoints are independent.
-    expect(rl.take("other", 5, t0)).toBe(0);
-  });
-
-  it("spreads refused requests one interval apart", () => {
-    const rl = new RateLimiter();
-    const t0 = 5_000;
-    rl.take("ep", 2, t0);
-    rl.take("ep", 2, t0);
-    const d0 = rl.delayFor("ep", 2, 0, t0);
-    const d1 = rl.delayFor("ep", 2, 1, t0);
-    expect(d1 - d0).toBe(500);
   });
 });

@@ -90,6 +90,12 @@
       "UpdateEventTypePayload",
       "ValidationError"
     ],
+    "UpdateTenantDeliveryProfileResult": [
+      "ConflictError",
+      "NotFoundError",
+      "UpdateTenantDeliveryProfilePayload",
+      "ValidationError"
+    ],
     "UpsertEndpointResult": [
       "ConflictError",
       "NotFoundError",
@@ -187,6 +193,12 @@
       "ConflictError",
       "NotFoundError",
       "UpdateEventTypePayload",
+      "ValidationError"
+    ],
+    "UpdateTenantDeliveryProfileResult": [
+      "ConflictError",
+      "NotFoundError",
+      "UpdateTenantDeliveryProfilePayload",
       "ValidationError"
     ],
     "UpsertEndpointResult": [

@@ -1,0 +1,61 @@
+import type { Command } from "commander";
+import type { DeliveryStatus } from "../client/index.js";
+import { type ClientOptions, clientCommand, withClient } from "./client.js";
+
+const STATUSES = ["PENDING", "SENDING", "SUCCEEDED", "RETRYING", "FAILED", "CANCELLED"];
+
+export function registerTail(program: Command): void {
+  clientCommand(
+    program
+      .command("tail")
+      .description("stream delivery updates live (deliveryUpdated), one line each, until Ctrl-C"),
+  )
+    .option("--endpoint <id>", "only this endpoint's deliveries")
+    .option("--event-type <name>", "only this event type")
+    .option("--status <list>", `comma-separated: ${STATUSES.join(", ")}`)
+    .action((opts: ClientOptions & { endpoint?: string; eventType?: string; status?: string }) =>
+      withClient(opts, async (client) => {
+        const status = opts.status?.split(",").map((s) => s.trim().toUpperCase());
+        const bad = status?.filter((s) => !STATUSES.includes(s)) ?? [];
+        if (bad.length > 0)
+          throw new Error(`unknown status ${bad.join(", ")}; expected ${STATUSES.join(", ")}`);
+        const { default: pc } = await import("picocolors");
+        const colour: Record<string, (s: string) => string> = {
+          SUCCEEDED: pc.green,
+          FAILED: pc.red,
+          RETRYING: pc.yellow,
+          CANCELLED: pc.gray,
+          SENDING: pc.cyan,
+          PENDING: pc.blue,
+        };
+        const stop = new Promise<void>((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        });
+        const updates = client
+          .deliveryUpdated({
+            endpointId: opts.endpoint,
+            eventType: opts.eventType,
+            status: status as DeliveryStatus[] | undefined,
+          })
+          [Symbol.asyncIterator]();
+        if (!opts.json) process.stderr.write("tailing deliveries (Ctrl-C to stop)\n");
+        for (;;) {
+          const next = await Promise.race([updates.next(), stop.then(() => null)]);
+          if (!next || next.done) break;
+          const { delivery: d, attempt: a } = next.value;
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(next.value)}\n`);
+            continue;
+          }
+          const paint = colour[d.status] ?? ((s: string) => s);
+          const http = a
+            ? ` #${a.attemptNumber} ${a.responseCode ?? a.errorMessage ?? ""} ${a.durationMs ?? ""}ms`
+            : "";
+          process.stdout.write(
+            `${new Date(d.updatedAt).toISOString()} ${paint(d.status.padEnd(9))} ${d.id} ${d.eventType} -> ${d.endpointId}${http}\n`,
+          );
+        }
+      }),
+    );
+}
