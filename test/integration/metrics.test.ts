@@ -114,8 +114,16 @@ describe("/metrics", () => {
 
     // No dispatcher yet: the deliveries wait, due.
     for (let i = 0; i < 3; i++) await publish(h, "order.created", { n: i });
-    await sample();
-    expect(during.at(-1)!.get("hookgate_deliveries_due")).toBe(6);
+    // The queue gauges are sampled at most once a second (DB_SAMPLE_MIN_INTERVAL_MS): a scrape right
+    // after the previous one may still show its sample.
+    await until(
+      async () => {
+        await sample();
+        return during.at(-1)!.get("hookgate_deliveries_due") === 6;
+      },
+      10_000,
+      () => `6 deliveries due, saw ${during.at(-1)!.get("hookgate_deliveries_due")}`,
+    );
     expect(during.at(-1)!.get('hookgate_deliveries{status="pending"}')).toBe(6);
 
     if (pooled) {

@@ -100,9 +100,10 @@ describe("read side: events, deliveries, attempts", () => {
     expect(page3.totalCount).toBe(5);
   });
 
-  it("refuses a page larger than 100", async () => {
-    const res = await h.gql(DELIVERIES, { first: 101 });
+  it("refuses a page larger than the delivery log's maximum of 500, naming it", async () => {
+    const res = await h.gql(DELIVERIES, { first: 501 });
     expect(res.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(res.errors?.[0]?.message).toContain("500");
   });
 
   it("filters deliveries by status (list or single value), endpoint, event, type, time and tenant", async () => {

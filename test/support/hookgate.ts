@@ -67,8 +67,14 @@ export async function startTestHookgate(opts: StartTestOptions = {}): Promise<Te
     await database.close();
     throw err;
   }
-  const adminKey = hookgate.firstAdminKey;
-  if (!adminKey) throw new Error("test hookgate: expected a first admin key on a fresh database");
+  // A dispatcher-only process does not bootstrap tenants or keys (the API does): it has no admin key.
+  const role = opts.role ?? "api";
+  const adminKey = hookgate.firstAdminKey ?? "";
+  if (!adminKey && role !== "dispatcher") {
+    await hookgate.stop().catch(() => {});
+    await database.close();
+    throw new Error("test hookgate: expected a first admin key on a fresh database");
+  }
   const url = hookgate.server!.url;
   const graphqlUrl = `${url}/graphql`;
   return {
