@@ -1,5 +1,5 @@
 // What decides whether dist/ (the compiled JavaScript) may run: it carries a stamp, the SHA-256 of the
-// sources it was compiled from (every .ts file under src/ with its path, and the two tsconfig files).
+// sources it was compiled from (every .ts file under src/ but the portal page in src/web/, with its path, and the two tsconfig files).
 // bin/hookgate.js recomputes the hash at each start (~66 files, 1.4 MB: a few ms) and runs dist/ only
 // when the two agree, so an edited, added, deleted or renamed source file never runs as old code.
 // Content, not mtimes: a checkout, a copy or a clock change cannot make a stale build look fresh.
