@@ -52,8 +52,14 @@ describe("apiKeys and tenants listings", () => {
     expect(text).not.toContain(acmeKey.slice(0, 20));
     const mine = nodes.find((n: any) => acmeKey.startsWith(n.prefix) && n.scopes.includes("ADMIN"));
     expect(mine).toMatchObject({ tenantId: acme, revokedAt: null, expiresAt: null });
-    // Authenticating just now recorded a use.
-    expect(mine.lastUsedAt).not.toBeNull();
+    // Authenticating recorded a use (written beside the request, so a later read sees it).
+    let lastUsedAt = mine.lastUsedAt;
+    for (let i = 0; i < 50 && lastUsedAt === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const again = ok(await h.gql(API_KEYS, {}, acmeKey)).apiKeys.edges.map((e: any) => e.node);
+      lastUsedAt = again.find((n: any) => n.id === mine.id).lastUsedAt;
+    }
+    expect(lastUsedAt).not.toBeNull();
   });
 
   it("filters by tenant and by revocation; another tenant's id gives nothing", async () => {
