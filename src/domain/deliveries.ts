@@ -1,7 +1,7 @@
 import type { Delivery } from "../generated/prisma/client.js";
 import { resolveAndCheckUrl } from "../security/url-policy.js";
 import type { Actor, App } from "./app.js";
-import { type EndpointRef, requireLiveEndpoint } from "./endpoints.js";
+import { type EndpointRef, requireLiveEndpoint } from "./endpoint-refs.js";
 import { ConflictError, FieldErrors, NotFoundError, ValidationError } from "./errors.js";
 import { eventTypeNameProblem, findVisibleEventType } from "./event-types.js";
 import { insertEventWithDeliveries } from "./events.js";

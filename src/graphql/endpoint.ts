@@ -1,9 +1,9 @@
 import { GraphQLError } from "graphql";
+import { findEndpointByRef } from "../domain/endpoint-refs.js";
 import {
   createEndpoint,
   deleteEndpoint,
   endpointListWhere,
-  findEndpointByRef,
   type HeaderInput,
   redactedEndpointHeaders,
   rotateEndpointSecret,
