@@ -36,7 +36,11 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
     await h?.stop();
   });
 
-  const env = (key = h.adminKey) => ({ ...process.env, HOOKGATE_URL: h.url, HOOKGATE_API_KEY: key });
+  // Plain output whatever the runner's terminal: CI may export FORCE_COLOR, which picocolors honours.
+  const env = (key = h.adminKey) => {
+    const { FORCE_COLOR: _, ...rest } = process.env;
+    return { ...rest, NO_COLOR: "1", HOOKGATE_URL: h.url, HOOKGATE_API_KEY: key };
+  };
   async function cli(
     args: string[],
     key?: string,
