@@ -33,8 +33,14 @@ export async function withClient(
     await fn(client);
   } catch (err) {
     if (err instanceof HookgateClientError) fail(`${err.code ?? "ERROR"}: ${err.message}`);
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    fail(`${(err as Error).message}${cause ? ` (${cause}: is Hookgate running at ${url}?)` : ""}`);
+    // fetch's own errors say only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, bad port).
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (err instanceof TypeError && cause) {
+      fail(
+        `cannot reach Hookgate at ${url}: ${cause.code ?? cause.message} (is it running? --url or HOOKGATE_URL)`,
+      );
+    }
+    fail((err as Error).message);
   } finally {
     await client.close();
   }
