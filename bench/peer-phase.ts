@@ -41,6 +41,15 @@ export interface SenderResult {
   cpuMicrosPerDelivery: Record<string, number | null>;
   /** Top statements by execution time (pg_stat_statements), per delivery; null where unavailable. */
   statements: StatementCost[] | null;
+  /** Row updates of the queue table during the run and how many were HOT (pg_stat_user_tables). */
+  tableUpdates?: TableUpdates | null;
+}
+
+interface TableUpdates {
+  table: string;
+  updates: number;
+  hotUpdates: number;
+  hotRatio: number | null;
 }
 
 interface StatementCost {
@@ -48,6 +57,40 @@ interface StatementCost {
   callsPerDelivery: number;
   execMicrosPerDelivery: number;
   walBytesPerDelivery: number;
+}
+
+/**
+ * Counts the updates of `table` (and how many were HOT) from now until read(): pg_stat_user_tables as
+ * seen by a fresh session each time (a backend reports its counts at the end of its transactions, at
+ * most once a second, so read() waits that out). A figure that does not depend on the machine's load.
+ */
+async function tableUpdateMeter(url: string | undefined, table: string) {
+  const sample = async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const r = await client.query<{ upd: string; hot: string }>(
+        "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = $1",
+        [table],
+      );
+      return { upd: Number(r.rows[0]?.upd ?? 0), hot: Number(r.rows[0]?.hot ?? 0) };
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  if (!url) return { read: async (): Promise<TableUpdates | null> => null };
+  const before = await sample().catch(() => null);
+  return {
+    async read(): Promise<TableUpdates | null> {
+      if (!before) return null;
+      await new Promise((r) => setTimeout(r, 1_500));
+      const after = await sample().catch(() => null);
+      if (!after) return null;
+      const updates = after.upd - before.upd;
+      const hotUpdates = after.hot - before.hot;
+      return { table, updates, hotUpdates, hotRatio: updates > 0 ? round(hotUpdates / updates, 3) : null };
+    },
+  };
 }
 
 /** Resets pg_stat_statements (when the server has it loaded); returns a reader of the costs since. */
@@ -108,7 +151,9 @@ async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult>
   await ctx.seedBacklog(n, `pd${Date.now().toString(36)}`);
   await ctx.receiver.call("reset");
   const stmts = await statementMeter(ctx.pg?.url);
+  const updates = await tableUpdateMeter(ctx.pg?.url, "deliveries");
   const { child, spawnedAt: t0 } = await ctx.spawnHookgate(["--role", "dispatcher"]);
+  let r: SenderResult;
   try {
     const cpu = cpuMeter({
       dispatcher: { pid: child.pid },
@@ -117,7 +162,7 @@ async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult>
     });
     const d = await waitForReceipts(ctx.receiver, n, 300_000);
     const cpuMicrosPerDelivery = cpu.perUnit(d.unique);
-    const r: SenderResult = {
+    r = {
       deliveries: d.unique,
       duplicates: d.duplicates,
       complete: d.complete,
@@ -126,13 +171,15 @@ async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult>
       cpuMicrosPerDelivery,
       statements: await stmts.read(d.unique),
     };
-    console.log(
-      `  hookgate dispatcher alone: ${r.perSec}/s over ${r.deliveries} queued deliveries, first delivery ${r.firstDeliveryMs} ms after spawn; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,
-    );
-    return r;
   } finally {
     await child.stop(20_000);
   }
+  // After the stop: an exiting backend reports its last table counts.
+  r.tableUpdates = await updates.read();
+  console.log(
+    `  hookgate dispatcher alone: ${r.perSec}/s over ${r.deliveries} queued deliveries, first delivery ${r.firstDeliveryMs} ms after spawn; CPU µs/delivery ${JSON.stringify(r.cpuMicrosPerDelivery)}; deliveries row updates ${JSON.stringify(r.tableUpdates)}`,
+  );
+  return r;
 }
 
 async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult> {

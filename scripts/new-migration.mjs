@@ -22,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { forPrisma6, withoutPartialIndexes } from "./prisma6-schema.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SCHEMA = path.join(ROOT, "prisma", "schema.prisma");
@@ -82,7 +83,9 @@ export default defineConfig({
 async function pendingSql() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "hookgate-new-migration-"));
   try {
-    const schema = readFileSync(SCHEMA, "utf8");
+    // Prisma 6 does not know partial indexes: it compares the schema without their predicates (so a
+    // predicate's change needs a hand-written migration; test/db/migrations.test.ts checks it).
+    const { schema, predicates } = forPrisma6(readFileSync(SCHEMA, "utf8"));
     const withUrl = schema.replace(/(datasource\s+\w+\s*\{)/, `$1\n  url = "postgresql://unused"`);
     if (withUrl === schema) throw new Error("prisma/schema.prisma has no datasource block");
     const schemaCopy = path.join(tmp, "schema.prisma");
@@ -102,7 +105,7 @@ async function pendingSql() {
       await promisify(execFile)(process.execPath, args, { cwd: ROOT, env, maxBuffer: 16 << 20 });
       return ""; // --exit-code: 0 means no difference
     } catch (err) {
-      if (err.code === 2) return err.stdout; // 2: there is a difference, printed as SQL
+      if (err.code === 2) return withoutPartialIndexes(err.stdout, predicates); // 2: a difference, as SQL
       throw new Error(`prisma6 migrate diff failed (${err.code ?? err.signal}):\n${err.stdout}${err.stderr}`);
     }
   } finally {

@@ -128,8 +128,8 @@ interface DbSample {
 
 /**
  * Fills the database gauges at scrape time: the pool's state from the driver (free), the queue's
- * state from two bounded index scans on deliveries.next_attempt_at (set exactly while a delivery
- * has work left; see dispatcher/queue.ts), sampled at most every DB_SAMPLE_MIN_INTERVAL_MS. An
+ * state from two bounded scans of the due index on deliveries.next_attempt_at (set exactly while a
+ * delivery has work left; "due" also means no live lease, as for a claim: see dispatcher/queue.ts), sampled at most every DB_SAMPLE_MIN_INTERVAL_MS. An
  * idle process with nobody scraping queries nothing.
  */
 export function watchDatabase(
@@ -203,7 +203,8 @@ export function watchDatabase(
 async function readQueue(db: Database): Promise<DbSample> {
   const [due] = await db.query<{ n: string | number; oldest_age: string | number | null }>(
     `SELECT count(*) AS n, extract(epoch FROM now() - min(next_attempt_at)) AS oldest_age
-       FROM (SELECT next_attempt_at FROM deliveries WHERE next_attempt_at <= now()
+       FROM (SELECT next_attempt_at FROM deliveries
+              WHERE next_attempt_at <= now() AND (lease_expires_at IS NULL OR lease_expires_at <= now())
              ORDER BY next_attempt_at LIMIT ${DB_COUNT_CAP}) d`,
   );
   const rows = await db.query<{ status: string; n: string | number }>(

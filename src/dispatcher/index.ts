@@ -2,9 +2,9 @@
  * The dispatcher: claims due deliveries, signs and sends them, records attempts, schedules retries.
  * This file is its lifecycle (start, stop, crash) and wires the parts, one concern per file:
  * - queue.ts: the SQL and the queue invariant. The deliveries table is the queue. A claim is ONE
- *   statement: due rows (next_attempt_at <= now()) in due order, FOR UPDATE SKIP LOCKED, set to SENDING
- *   with next_attempt_at = now() + lease and locked_by = a per-claim token "<worker id>/<seq>". An expired
- *   lease is simply due again: a crashed dispatcher's work is re-claimed by anyone, with no sweeper.
+ *   statement: due rows (next_attempt_at <= now(), no live lease) in due order, FOR UPDATE SKIP LOCKED,
+ *   set to SENDING with lease_expires_at = now() + lease and locked_by = a per-claim token
+ *   "<worker id>/<seq>" (a HOT update: no indexed column changes). An expired lease is simply due again: a crashed dispatcher's work is re-claimed by anyone, with no sweeper.
  *   Delivery is therefore at-least-once; receivers deduplicate on webhook-id (the event id).
  * - claims.ts: the claim loop, its prefetch buffer and wake-ups (NOTIFY, retry timer, poll); disabled
  *   endpoints' SCHEDULED deliveries are CANCELLED there without an attempt, and claims over an endpoint's

@@ -4,12 +4,21 @@ import type { Database } from "../db/database.js";
  * The queue's SQL. The deliveries table IS the queue (see the Delivery model in prisma/schema.prisma):
  *
  *   next_attempt_at is set exactly while a delivery has work to do (PENDING/RETRYING: when it is due;
- *   SENDING: when the lease ends) and NULL once it is terminal.
+ *   SENDING: when the attempt being sent was due) and NULL once it is terminal. lease_expires_at is set
+ *   while SENDING: a delivery is claimable when it is due and holds no live lease. An expired lease is
+ *   therefore simply due again: a crashed dispatcher's work is re-claimed by anyone, with no sweeper.
  *
  * Every statement here keeps that invariant; a statement that left a non-terminal delivery with a NULL
  * next_attempt_at would lose it for good (nothing would ever claim it again). Each statement is a single
  * SQL statement (data-modifying CTEs), so it is atomic without an explicit transaction, which matters on
  * PGlite where a hand-written BEGIN on the shared connection would swallow other callers' queries.
+ *
+ * HOT: the claim sets status, lease_expires_at, locked_by and updated_at, none of them indexed (nor in an
+ * index's predicate: a partial index's predicate columns count as indexed for HOT), so with room on the
+ * page (the table's fillfactor) the claim's update is heap-only: no index entry is written. Completing
+ * to a final state must take the row out of the due index (partial: next_attempt_at IS NOT NULL), so it
+ * cannot be HOT; a release with no delay keeps next_attempt_at (the row keeps its place in due order)
+ * and is HOT too.
  */
 
 export interface ClaimedRow {
@@ -44,8 +53,9 @@ export interface EventRow {
   created_at: Date;
 }
 
-// The claim takes due rows in due order, skipping rows other dispatchers hold locked, and takes a lease
-// on them in the same statement. It also returns what sending needs from the endpoint (fresh: a disabled
+// The claim takes due rows in due order, skipping rows whose lease is live (in flight: they keep their
+// place at the head of the due index, so a claim passes over at most the in-flight rows) and rows other
+// dispatchers hold locked, and takes a lease on them in the same statement. It also returns what sending needs from the endpoint (fresh: a disabled
 // endpoint or a rotated secret is seen at once), looked up once per endpoint of the batch (`ep`), not per
 // row, and the delivery profile of each tenant of the batch (`tp`, the nearest ancestor's setting wins),
 // read fresh by every claim so that a changed profile applies from the next delivery. It does not NOTIFY: PostgreSQL commits notifying transactions one at a time, each with its own WAL
@@ -53,13 +63,14 @@ export interface EventRow {
 const CLAIM_SQL = `
 WITH c AS (
   SELECT id, status FROM deliveries
-  WHERE next_attempt_at <= now() AND NOT (endpoint_id = ANY($2::text[]))
+  WHERE next_attempt_at <= now() AND (lease_expires_at IS NULL OR lease_expires_at <= now())
+    AND NOT (endpoint_id = ANY($2::text[]))
   ORDER BY next_attempt_at
   LIMIT %LIMIT%
   FOR UPDATE SKIP LOCKED
 ), u AS (
   UPDATE deliveries d
-  SET status = 'SENDING', next_attempt_at = now() + $3::bigint * interval '1 millisecond',
+  SET status = 'SENDING', lease_expires_at = now() + $3::bigint * interval '1 millisecond',
       locked_by = $1, updated_at = now()
   FROM c WHERE d.id = c.id
   RETURNING d.id, c.status AS prev_status, d.event_id, d.endpoint_id, d.tenant_id, d.event_type,
@@ -195,7 +206,9 @@ WITH x AS (
   UPDATE deliveries d SET
     status = x.status::delivery_status,
     next_attempt_at = CASE WHEN x.delay_ms IS NULL THEN NULL
+                           WHEN x.delay_ms = 0 AND d.next_attempt_at <= now() THEN d.next_attempt_at
                            ELSE now() + x.delay_ms * interval '1 millisecond' END,
+    lease_expires_at = NULL,
     locked_by = NULL,
     attempt_count = d.attempt_count + CASE WHEN x.attempted THEN 1 ELSE 0 END,
     last_attempt_at = CASE WHEN x.attempted THEN now() ELSE d.last_attempt_at END,

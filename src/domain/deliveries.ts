@@ -104,7 +104,7 @@ export async function replayDelivery(
        UPDATE deliveries SET
          status = CASE WHEN status = 'PENDING' OR attempt_count = 0 THEN 'PENDING'::delivery_status
                        ELSE 'RETRYING'::delivery_status END,
-         next_attempt_at = now(), trigger = 'REPLAY', target_url = $2, locked_by = NULL, updated_at = now()
+         next_attempt_at = now(), trigger = 'REPLAY', target_url = $2, locked_by = NULL, lease_expires_at = NULL, updated_at = now()
        WHERE id = $1 AND status <> 'SENDING'
        RETURNING id, endpoint_id, tenant_id, event_type, status
      )${UPDATED_ROWS}`,
@@ -146,7 +146,7 @@ export async function recoverEndpoint(
     `WITH u AS (
        UPDATE deliveries SET
          status = CASE WHEN attempt_count = 0 THEN 'PENDING'::delivery_status ELSE 'RETRYING'::delivery_status END,
-         next_attempt_at = now(), trigger = 'REPLAY', target_url = NULL, locked_by = NULL, updated_at = now()
+         next_attempt_at = now(), trigger = 'REPLAY', target_url = NULL, locked_by = NULL, lease_expires_at = NULL, updated_at = now()
        WHERE endpoint_id = $1 AND status IN ('FAILED', 'CANCELLED') AND created_at >= $2 AND created_at < $3
        RETURNING id, endpoint_id, tenant_id, event_type, status
      )${UPDATED_ROWS}`,

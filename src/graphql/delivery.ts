@@ -14,8 +14,8 @@ export const DeliveryRef = builder.prismaObject("Delivery", {
     eventType: t.exposeString("eventType"),
     status: t.expose("status", { type: DeliveryStatusEnum }),
     attemptCount: t.exposeInt("attemptCount"),
-    // In the table, next_attempt_at holds the lease end while SENDING (an expired lease is simply due
-    // again: see dispatcher/queue.ts); the API shows the two apart.
+    // In the table, next_attempt_at keeps the due time of the attempt being sent while SENDING (the row
+    // keeps its place in the queue: see dispatcher/queue.ts); the lease is lease_expires_at.
     nextAttemptAt: t.field({
       type: "DateTime",
       nullable: true,
@@ -29,8 +29,8 @@ export const DeliveryRef = builder.prismaObject("Delivery", {
       nullable: true,
       description:
         "While SENDING: when the sending dispatcher's lease ends (after it, another dispatcher may take the delivery over and send it again); null otherwise.",
-      select: { status: true, nextAttemptAt: true },
-      resolve: (d) => (d.status === "SENDING" ? d.nextAttemptAt : null),
+      select: { status: true, leaseExpiresAt: true },
+      resolve: (d) => (d.status === "SENDING" ? d.leaseExpiresAt : null),
     }),
     lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
     // A DELIVERIES_WRITE-only key gets deliveries back from replay/test: the payload stays behind READ.

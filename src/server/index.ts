@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import type { App } from "../domain/app.js";
 import { createAuthenticator } from "./auth.js";
+import { GRAPHIQL_OFF, isGraphiQLVisit } from "./graphiql.js";
 import { bindHttpServer, boundPort } from "./listen.js";
 import { handleRoute, routeLabel, sendJson } from "./routes.js";
 import { attachWebSocket } from "./ws.js";
@@ -50,6 +51,9 @@ export async function startServer(app: App, opts: StartServerOptions = {}): Prom
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
     if (path === "/graphql") {
+      if (!config.graphiql && isGraphiQLVisit(req)) {
+        return sendJson(res, 404, { error: GRAPHIQL_OFF });
+      }
       const length = Number(req.headers["content-length"] ?? 0);
       if (length > config.maxRequestBytes) {
         req.resume();

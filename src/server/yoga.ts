@@ -9,6 +9,7 @@ import { schema } from "../graphql/index.js";
 import { useSharedSubscriptionExecution } from "../graphql/live-execution.js";
 import { type Authenticator, connectionAuthorization } from "./auth.js";
 import { csrfPrevention } from "./csrf.js";
+import { GRAPHIQL_OPTIONS, renderGraphiQL } from "./graphiql.js";
 import { strictJsonBody } from "./json-body.js";
 import { operationLimits } from "./limits.js";
 import { useOperationMetrics } from "./metrics-plugin.js";
@@ -41,7 +42,8 @@ export function createHookgateYoga(app: App, auth: Authenticator): HookgateYoga 
   return createYoga<YogaContext, GraphQLContext>({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: config.graphiql ? { title: "Hookgate" } : false,
+    graphiql: config.graphiql ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL,
     landingPage: false,
     // No file uploads: multipart/form-data bodies are refused (415), not parsed.
     multipart: false,

@@ -152,7 +152,7 @@ describe.skipIf(TEST_DB !== "postgres")(
       (
         await sql.query(
           `SELECT d.event_id, d.status::text AS status, d.locked_by, d.attempt_count,
-                d.next_attempt_at <= now() AS due
+                d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= now()) AS due
            FROM deliveries d WHERE d.endpoint_id = $1 ORDER BY d.event_id`,
           [endpointId],
         )

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { forPrisma6, withPredicates } from "../../scripts/prisma6-schema.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SCHEMA_PATH = path.join(ROOT, "prisma", "schema.prisma");
@@ -39,8 +40,10 @@ export async function prisma6CreateSql(schemaPath = SCHEMA_PATH): Promise<string
   const tmp = mkdtempSync(path.join(os.tmpdir(), "hookgate-prisma6-"));
   try {
     const copy = path.join(tmp, "schema.prisma");
-    writeFileSync(copy, withDummyUrl(schema));
-    const { stdout } = await promisify(execFile)(
+    // Partial indexes: Prisma 6 reads the schema without their predicates, which go back into its SQL.
+    const { schema: plain, predicates } = forPrisma6(schema);
+    writeFileSync(copy, withDummyUrl(plain));
+    const { stdout: printed } = await promisify(execFile)(
       process.execPath,
       [
         "node_modules/prisma6/build/index.js",
@@ -66,6 +69,7 @@ export async function prisma6CreateSql(schemaPath = SCHEMA_PATH): Promise<string
         },
       },
     );
+    const stdout = withPredicates(printed, predicates);
     if (!/CREATE TABLE/.test(stdout)) throw new Error(`prisma6 migrate diff printed no SQL:\n${stdout}`);
     try {
       mkdirSync(CACHE_DIR, { recursive: true });
