@@ -90,7 +90,7 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
     expect(onlyRevoked.map((k: { id: string }) => k.id)).toEqual([apiKey.id]);
     const missing = await cli(["keys", "revoke", "key_nope"]);
     expect(missing).toMatchObject({ code: 1, stdout: "" });
-    expect(missing.stderr).toBe("hookgate: NotFoundError: ApiKey key_nope not found\n");
+    expect(missing.stderr).toBe("hookgate: NOT_FOUND: ApiKey key_nope not found\n");
   });
 
   it("errors are one line with a non-zero exit", async () => {
@@ -136,7 +136,7 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
       const unknown = await cli(["events", "publish", "--type", "no.such.type", "--data", "{}"]);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr.split("\n")).toHaveLength(2);
-      expect(unknown.stderr).toMatch(/^hookgate: ValidationError: input\.type: /);
+      expect(unknown.stderr).toMatch(/^hookgate: VALIDATION_FAILED: input\.type: /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

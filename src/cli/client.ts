@@ -33,8 +33,14 @@ export async function withClient(
     await fn(client);
   } catch (err) {
     if (err instanceof HookgateClientError) fail(`${err.code ?? "ERROR"}: ${err.message}`);
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    fail(`${(err as Error).message}${cause ? ` (${cause}: is Hookgate running at ${url}?)` : ""}`);
+    // fetch's own errors say only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, bad port).
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (err instanceof TypeError && cause) {
+      fail(
+        `cannot reach Hookgate at ${url}: ${cause.code ?? cause.message} (is it running? --url or HOOKGATE_URL)`,
+      );
+    }
+    fail((err as Error).message);
   } finally {
     await client.close();
   }
@@ -45,16 +51,23 @@ export function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-/** A typed result's payload, or one line naming the error type and its message (exit 1). */
-export function payload<T extends { __typename?: string }>(result: T, typename: string): T {
-  if (result.__typename === typename) return result;
+/**
+ * A typed result's payload, narrowed to the success member; any error member of the union becomes one
+ * line with its code and message (and each field error for a ValidationError), exit 1.
+ */
+export function payload<T extends { __typename?: string }, N extends string>(
+  result: T,
+  typename: N,
+): Extract<T, { __typename: N }> {
+  if (result.__typename === typename) return result as Extract<T, { __typename: N }>;
   const r = result as {
     __typename?: string;
+    code?: string;
     message?: string;
     fieldErrors?: { path: string; message: string }[];
   };
   const fields = r.fieldErrors?.map((f) => `${f.path}: ${f.message}`).join("; ");
-  fail(`${r.__typename}: ${fields || r.message}`);
+  fail(`${r.code ?? r.__typename}: ${fields || r.message}`);
 }
 
 /** Prints rows as a table, or as JSON with --json. */
@@ -73,6 +86,24 @@ export async function printRows(
   const style = process.stdout.isTTY ? { head: ["cyan"] } : { head: [], border: [] };
   const table = new Table({ head: columns, style });
   for (const row of rows) table.push(columns.map((c) => formatCell(row[c])));
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+/** One object as a two-column table (field, value), or as JSON with --json. */
+export async function printRecord(
+  opts: ClientOptions,
+  record: Record<string, unknown>,
+  fields: string[],
+  json: unknown = record,
+): Promise<void> {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    return;
+  }
+  const { default: Table } = await import("cli-table3");
+  const style = process.stdout.isTTY ? { head: ["cyan"] } : { head: [], border: [] };
+  const table = new Table({ style });
+  for (const f of fields) table.push({ [f]: formatCell(record[f]) });
   process.stdout.write(`${table.toString()}\n`);
 }
 

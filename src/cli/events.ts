@@ -1,21 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { type ClientOptions, clientCommand, fail, payload, printRows, withClient } from "./client.js";
-
-/** `@file.json`, `-` (stdin) or inline JSON. */
-function readData(data: string): unknown {
-  const text =
-    data === "-"
-      ? readFileSync(0, "utf8")
-      : data.startsWith("@")
-        ? readFileSync(data.slice(1), "utf8")
-        : data;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    fail(`--data is not JSON: ${(err as Error).message}`, 2);
-  }
-}
+import { type ClientOptions, clientCommand, payload, printRows, withClient } from "./client.js";
+import { LOG_PAGE } from "./deliveries.js";
+import { readJson, when } from "./input.js";
+import { collect, type ListOptions, listCommand } from "./paging.js";
 
 export function registerEvents(program: Command): void {
   const events = program.command("events").description("events of a running Hookgate");
@@ -30,15 +17,12 @@ export function registerEvents(program: Command): void {
           const res = await client.PublishEvent({
             input: {
               type: opts.type,
-              payload: readData(opts.data),
+              payload: readJson(opts.data, "--data"),
               idempotencyKey: opts.idempotencyKey,
               tenantId: opts.tenant,
             },
           });
-          const published = payload(res.publishEvent, "PublishEventPayload") as Extract<
-            typeof res.publishEvent,
-            { __typename: "PublishEventPayload" }
-          >;
+          const published = payload(res.publishEvent, "PublishEventPayload");
           const row = {
             id: published.event.id,
             type: published.event.type,
@@ -46,5 +30,47 @@ export function registerEvents(program: Command): void {
           };
           await printRows(opts, [row], ["id", "type", "deliveries"], published);
         }),
+    );
+
+  listCommand(clientCommand(events.command("list").description("published events, newest first")))
+    .option("--type <name>", "only this event type (exact name)")
+    .option("--tenant <id>", "only this tenant's (default: the key's tenant and all below it)")
+    .option("--since <time>", "created at or after: ISO time (2026-12-06T18:00:00Z) or ago (30m, 2h, 7d)")
+    .option("--until <time>", "created before: ISO time or ago")
+    .option("--idempotency-key <key>", "only the event published with this key")
+    .option("--test", "only test events (endpoints test)")
+    .option("--no-test", "only real events")
+    .action(
+      (
+        opts: ListOptions & {
+          type?: string;
+          tenant?: string;
+          since?: string;
+          until?: string;
+          idempotencyKey?: string;
+          test?: boolean;
+        },
+      ) => {
+        const now = Date.now();
+        const filter = {
+          type: opts.type,
+          tenantId: opts.tenant,
+          since: opts.since === undefined ? undefined : when(opts.since, "--since", now),
+          until: opts.until === undefined ? undefined : when(opts.until, "--until", now),
+          idempotencyKey: opts.idempotencyKey,
+          test: opts.test,
+        };
+        return withClient(opts, async (client) => {
+          const nodes = await collect(opts, "events", LOG_PAGE, async (first, after) => {
+            return (await client.Events({ first, after, filter })).events;
+          });
+          await printRows(
+            opts,
+            nodes,
+            ["id", "type", "tenantId", "test", "idempotencyKey", "createdAt"],
+            nodes,
+          );
+        });
+      },
     );
 }

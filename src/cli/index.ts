@@ -4,6 +4,9 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerConfig } from "./config.js";
+import { registerAttempts, registerDeliveries } from "./deliveries.js";
+import { registerEndpoints } from "./endpoints.js";
+import { registerEventTypes } from "./event-types.js";
 import { registerEvents } from "./events.js";
 import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
@@ -28,7 +31,11 @@ registerKeys(program);
 registerConfig(program);
 registerSchema(program);
 registerTenants(program);
+registerEventTypes(program);
+registerEndpoints(program);
 registerEvents(program);
+registerDeliveries(program);
+registerAttempts(program);
 registerTail(program);
 
 try {

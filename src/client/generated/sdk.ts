@@ -60,7 +60,7 @@ export function getSdk<C>(requester: Requester<C>) {
     DeliveryUpdated(variables?: Operations.DeliveryUpdatedSubscriptionVariables, options?: C): AsyncIterable<Operations.DeliveryUpdatedSubscription> {
       return requester<Operations.DeliveryUpdatedSubscription, Operations.DeliveryUpdatedSubscriptionVariables>(Operations.DeliveryUpdatedDocument, variables, options) as AsyncIterable<Operations.DeliveryUpdatedSubscription>;
     },
-    Endpoint(variables: Operations.EndpointQueryVariables, options?: C): Promise<Operations.EndpointQuery> {
+    Endpoint(variables?: Operations.EndpointQueryVariables, options?: C): Promise<Operations.EndpointQuery> {
       return requester<Operations.EndpointQuery, Operations.EndpointQueryVariables>(Operations.EndpointDocument, variables, options) as Promise<Operations.EndpointQuery>;
     },
     Endpoints(variables?: Operations.EndpointsQueryVariables, options?: C): Promise<Operations.EndpointsQuery> {
@@ -75,10 +75,10 @@ export function getSdk<C>(requester: Requester<C>) {
     UpdateEndpoint(variables: Operations.UpdateEndpointMutationVariables, options?: C): Promise<Operations.UpdateEndpointMutation> {
       return requester<Operations.UpdateEndpointMutation, Operations.UpdateEndpointMutationVariables>(Operations.UpdateEndpointDocument, variables, options) as Promise<Operations.UpdateEndpointMutation>;
     },
-    DeleteEndpoint(variables: Operations.DeleteEndpointMutationVariables, options?: C): Promise<Operations.DeleteEndpointMutation> {
+    DeleteEndpoint(variables?: Operations.DeleteEndpointMutationVariables, options?: C): Promise<Operations.DeleteEndpointMutation> {
       return requester<Operations.DeleteEndpointMutation, Operations.DeleteEndpointMutationVariables>(Operations.DeleteEndpointDocument, variables, options) as Promise<Operations.DeleteEndpointMutation>;
     },
-    RotateEndpointSecret(variables: Operations.RotateEndpointSecretMutationVariables, options?: C): Promise<Operations.RotateEndpointSecretMutation> {
+    RotateEndpointSecret(variables?: Operations.RotateEndpointSecretMutationVariables, options?: C): Promise<Operations.RotateEndpointSecretMutation> {
       return requester<Operations.RotateEndpointSecretMutation, Operations.RotateEndpointSecretMutationVariables>(Operations.RotateEndpointSecretDocument, variables, options) as Promise<Operations.RotateEndpointSecretMutation>;
     },
     EventTypes(variables?: Operations.EventTypesQueryVariables, options?: C): Promise<Operations.EventTypesQuery> {
