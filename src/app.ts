@@ -26,6 +26,8 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** DNS resolver for URL checks and deliveries (tests); default: the system's. */
   dnsLookup?: App["dnsLookup"];
+  /** Load Prisma (default true); a dispatcher-only process runs on raw SQL and skips it (db/database.ts). */
+  prisma?: boolean;
 }
 
 export interface AppHandle extends App {
@@ -41,6 +43,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.databasePoolSize,
+      prisma: opts.prisma,
       onError: (err) => logger.warn({ err }, "database connection error"),
     }));
   try {
@@ -131,7 +134,8 @@ export async function startHookgate(config: Config, opts: StartOptions = {}): Pr
         host: opts.host ?? config.host,
       });
     }
-    app = await createApp(config, opts);
+    // A dispatcher-only process never uses Prisma: not loading it is most of its start-up time.
+    app = await createApp(config, { prisma: role !== "dispatcher", ...opts });
   } catch (err) {
     lock?.release();
     await new Promise<void>((resolve) => httpServer.close(() => resolve()));

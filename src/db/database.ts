@@ -1,9 +1,7 @@
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
-import { PrismaClient } from "../generated/prisma/client.js";
+import type { PrismaClient } from "../generated/prisma/client.js";
 import { AvailabilityMonitor, DatabaseUnavailableError, isUnavailableError } from "./availability.js";
 import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
 import { CONNECT_TIMEOUT_MS, Listener } from "./listener.js";
@@ -79,12 +77,38 @@ export interface OpenOptions {
   poolSize?: number;
   /** An already-created PGlite (tests share a migrated template this way). */
   pglite?: PGlite;
+  /**
+   * Whether to load Prisma (default true). A dispatcher-only process works on raw SQL alone and skips
+   * it: Prisma's client is the largest module a process loads and most of a dispatcher's start-up.
+   * Without it, any use of `prisma` throws.
+   */
+  prisma?: boolean;
   onError?: (err: Error) => void;
+}
+
+type PrismaAdapter = NonNullable<ConstructorParameters<typeof PrismaClient>[0]["adapter"]>;
+
+/** Prisma over this driver adapter, or a stand-in that refuses every use when Prisma is not loaded. */
+async function prismaClient(load: boolean, adapter: () => Promise<PrismaAdapter>): Promise<PrismaClient> {
+  if (!load) {
+    return new Proxy({} as PrismaClient, {
+      get(_target, prop) {
+        // Not a thenable (it is returned from async code), and inspectable.
+        if (prop === "then" || typeof prop === "symbol") return undefined;
+        throw new Error(
+          `Prisma is not loaded in this process (opened with prisma: false; used: ${String(prop)})`,
+        );
+      },
+    });
+  }
+  // Loaded on demand, like the drivers: a process pays only for what it uses.
+  const [{ PrismaClient }, a] = await Promise.all([import("../generated/prisma/client.js"), adapter()]);
+  return new PrismaClient({ adapter: a });
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const db = opts.databaseUrl
-    ? await openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onError)
+    ? await openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.prisma ?? true, opts.onError)
     : await openPglite(opts);
   const signals = new SignalSender(
     (sql, params, prepareAs) => db.query(sql, params, prepareAs),
@@ -107,7 +131,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
  * 32MB (wal_buffers follows at 1/32) keeps the embedded process near 300 MB with a million-delivery
  * backlog; pages beyond it come from the operating system's file cache, which is not ours to count.
  */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB"];
+const PGLITE_SHARED_BUFFERS = ["-c", "shared_buffers=32MB"];
 
 async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
   let pglite = opts.pglite;
@@ -119,14 +143,21 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
     // One process per data directory: another one's writes would go to a copy that is lost.
     lock = acquireDataDirLock(dir);
     try {
-      pglite = await PGlite.create(`${dir}/pgdata`, { startParams: PGLITE_START_PARAMS });
+      const { PGlite } = await import("@electric-sql/pglite");
+      pglite = await PGlite.create(`${dir}/pgdata`, {
+        startParams: [...PGlite.defaultStartParams, ...PGLITE_SHARED_BUFFERS],
+      });
     } catch (err) {
       lock.release();
       throw err;
     }
   }
   const db = pglite;
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  const withPrisma = opts.prisma ?? true;
+  const prisma = await prismaClient(withPrisma, async () => {
+    const { PrismaPGlite } = await import("pglite-prisma-adapter");
+    return new PrismaPGlite(db);
+  });
   let closed = false;
   // The embedded database is this process: it is away only once closed.
   const guard = () => {
@@ -166,7 +197,7 @@ async function openPglite(opts: OpenOptions): Promise<DriverDatabase> {
     async close() {
       if (closed) return;
       closed = true;
-      await prisma.$disconnect();
+      if (withPrisma) await prisma.$disconnect();
       // PGlite MUST be closed or the process never exits (and the data dir stays locked).
       await db.close();
       lock?.release();
@@ -213,6 +244,7 @@ function masked(monitor: AvailabilityMonitor, err: unknown): unknown {
 async function openPostgres(
   url: string,
   poolSize: number,
+  withPrisma: boolean,
   onError?: (err: Error) => void,
 ): Promise<DriverDatabase> {
   const pool = new GuardedPool({
@@ -240,11 +272,17 @@ async function openPostgres(
     monitor.observe(err);
     onError?.(err);
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const listener = new Listener(url, monitor, onError);
 
   // Fail fast on an unreachable database with the driver's own message (at start, for the operator).
-  await pool.query("SELECT 1");
+  // Prisma loads meanwhile (on the one thread, but the connection's round trips overlap it).
+  const [prisma] = await Promise.all([
+    prismaClient(withPrisma, async () => {
+      const { PrismaPg } = await import("@prisma/adapter-pg");
+      return new PrismaPg(pool);
+    }),
+    pool.query("SELECT 1"),
+  ]);
 
   return {
     kind: "postgres",
@@ -305,7 +343,7 @@ async function openPostgres(
     async close() {
       monitor.close();
       await listener.close();
-      await prisma.$disconnect();
+      if (withPrisma) await prisma.$disconnect();
       await pool.end();
     },
   };

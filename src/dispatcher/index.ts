@@ -65,6 +65,8 @@ export class Dispatcher {
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private crashed = false;
   private unlisten: (() => Promise<void>) | null = null;
+  /** Settles once LISTEN is set up (or has failed): stop and crash wait for it before UNLISTEN. */
+  private listening: Promise<void> = Promise.resolve();
   private loopDone: Promise<void> = Promise.resolve();
   private stopPromise: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -119,16 +121,22 @@ export class Dispatcher {
         "lease is not longer than the attempt timeout: slow attempts may be sent twice",
       );
     }
-    try {
-      this.unlisten = await pRetry(() => this.app.db.listen(WAKE_CHANNEL, () => this.wake()), {
-        retries: 3,
-        minTimeout: 100,
-      });
-    } catch (err) {
-      // Not fatal: the poll still finds everything, only later.
-      this.log.error({ err }, "could not listen for wake-ups; relying on the poll");
-    }
+    // The first claim does not wait for LISTEN (its own connection: a round trip or two at start-up):
+    // once listening, one more wake-up claims whatever was published in between.
     this.loopDone = this.claims.run();
+    this.listening = pRetry(() => this.app.db.listen(WAKE_CHANNEL, () => this.wake()), {
+      retries: 3,
+      minTimeout: 100,
+    }).then(
+      (unlisten) => {
+        this.unlisten = unlisten;
+        if (this.state === "running") this.wake();
+      },
+      (err: unknown) => {
+        // Not fatal: the poll still finds everything, only later.
+        this.log.error({ err }, "could not listen for wake-ups; relying on the poll");
+      },
+    );
   }
 
   /** Something may be due now. */
@@ -217,6 +225,7 @@ export class Dispatcher {
       this.abandonAt = Date.now() + this.cfg.shutdownGraceMs + 5000;
       this.claims.stopTimers();
       this.claims.kick();
+      await this.listening;
       await this.unlisten?.().catch(() => {});
       await this.loopDone;
       // We MUST release buffered claims: otherwise they wait a whole lease before anyone may send them.
@@ -247,6 +256,7 @@ export class Dispatcher {
     this.completions.dropQueued();
     this.slots.takeWaiting();
     for (const job of this.slots.inFlight) job.sending?.abort(new Error("crash"));
+    await this.listening;
     await this.unlisten?.().catch(() => {});
     await this.loopDone;
     await this.inFlightSettled(5000);

@@ -338,9 +338,11 @@ describe("leases, crashes and graceful stop", () => {
   it.runIf(process.env.HOOKGATE_TEST_DB === "postgres")(
     "two dispatchers in two processes' worth of connections never send one delivery twice",
     async () => {
-      const db2 = await openDatabase({ databaseUrl: h.database.url!, poolSize: 5 });
+      // Opened as a dispatcher-only process opens it: raw SQL, no Prisma loaded (db/database.ts).
+      const db2 = await openDatabase({ databaseUrl: h.database.url!, poolSize: 5, prisma: false });
       const app2 = await createApp(h.config, { db: db2 });
       extraApps.push(app2);
+      expect(() => app2.prisma.delivery).toThrow(/Prisma is not loaded in this process/);
       const rx = await receiver();
       for (let e = 0; e < 3; e++) await createEndpoint(h, `${rx.url}/${e}`, { events: ["lease.test"] });
       const d1 = await dispatcher({ dispatchBatchSize: 10 }, h.hookgate.app, "one");
