@@ -3,6 +3,7 @@ import { acquireDataDirLock, type DataDirLock } from "./db/data-dir-lock.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { createDispatcher, type Dispatcher } from "./dispatcher/index.js";
+import { ApiKeyCache } from "./domain/api-key-cache.js";
 import { createFirstAdminKeyIfNone, ensureAdminKey } from "./domain/api-keys.js";
 import type { App } from "./domain/app.js";
 import { closeLiveUpdates } from "./domain/live.js";
@@ -58,11 +59,15 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       logger,
       urlPolicy: policyFromConfig(config),
       metrics,
+      keyCache: new ApiKeyCache(db, config.apiKeyCacheMs, (err) =>
+        logger.warn({ err }, "API-key cache: cannot hear revocations; its TTL alone bounds them"),
+      ),
       dnsLookup: opts.dnsLookup,
     };
     return {
       ...app,
       async close() {
+        await app.keyCache.close();
         if (!opts.db) await db.close();
       },
     };

@@ -57,6 +57,7 @@ export interface Config {
   graphiql: boolean;
   apiRateLimitPerSecond: number;
   authFailureLimitPerMinute: number;
+  apiKeyCacheMs: number;
   persistedQueryCacheSize: number;
 }
 
@@ -421,6 +422,13 @@ export const OPTIONS = [
     default: "30",
     doc: "Failed API-key authentications allowed per client address per minute, per process; past it, that address's authentications are refused for the rest of the minute (0 = unlimited).",
     parse: int(0, 1_000_000),
+  },
+  {
+    key: "apiKeyCacheMs",
+    env: "HOOKGATE_API_KEY_CACHE_MS",
+    default: "5000",
+    doc: "How long a process may answer from its cache of API-key lookups. It bounds how long a revoked key may still be accepted by another process if the revocation's notification is lost (the revoking process refuses it at once; the others as soon as they hear). 0 = read the key on every request.",
+    parse: int(0, 60_000),
   },
 ] as const satisfies readonly Option<keyof Config>[];
 

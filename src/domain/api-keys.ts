@@ -1,5 +1,6 @@
 import type { ApiKey, ApiKeyScope } from "../generated/prisma/client.js";
 import { generateApiKey, hashApiKey } from "../security/api-keys.js";
+import type { CachedKey } from "./api-key-cache.js";
 import type { Actor, App } from "./app.js";
 import { FieldErrors, NotFoundError } from "./errors.js";
 import { hasPrefix, newId } from "./ids.js";
@@ -72,8 +73,14 @@ export async function revokeApiKey(app: App, actor: Actor, id: string): Promise<
     ? await app.prisma.apiKey.findFirst({ where: { id, tenant: visibleTenants(actor) } })
     : null;
   if (!found) throw new NotFoundError("ApiKey", id);
-  if (found.revokedAt) return found;
-  return app.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+  const revoked = found.revokedAt
+    ? found
+    : await app.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+  // At once in this process; the others hear it (or their cache's TTL runs out: domain/api-key-cache.ts).
+  // Also when it was revoked already: a cache may still hold it if that revocation's notice was lost.
+  app.keyCache.evictKey(id);
+  app.keyCache.announceRevoked(id);
+  return revoked;
 }
 
 export type AuthResult = { ok: true; actor: Actor } | { ok: false; reason: string };
@@ -84,39 +91,59 @@ const lastUsedWrites = new Map<string, number>();
 
 /**
  * Resolves a bearer key. Lookup is by the SHA-256 of the key through a unique index, so no
- * plaintext comparison happens at all; revocation and expiry are read on every call, so they
- * take effect at once.
+ * plaintext comparison happens at all. A key read within HOOKGATE_API_KEY_CACHE_MS is served from
+ * the process's cache (domain/api-key-cache.ts: a revocation reaches every process within that
+ * bound, the revoking one at once); `fresh` reads it regardless (and refreshes the cache). Expiry is
+ * compared with the clock on every call, cached or not.
  */
-export async function authenticate(app: App, key: string): Promise<AuthResult> {
-  // Every request runs this, so it is one indexed query on the raw driver rather than a Prisma
-  // query with an include (measured at about twice the time per call).
+export async function authenticate(
+  app: App,
+  key: string,
+  opts: { fresh?: boolean } = {},
+): Promise<AuthResult> {
+  const hash = hashApiKey(key);
+  let found = opts.fresh ? undefined : app.keyCache.get(hash);
+  if (!found) {
+    const read = app.keyCache.startRead();
+    found = await readKey(app, hash);
+    if (!found) return { ok: false, reason: "Invalid API key" };
+    app.keyCache.set(hash, found, read);
+  }
+  if (found.revoked) return { ok: false, reason: "API key has been revoked" };
+  if (found.expiresAt !== null && found.expiresAt <= Date.now())
+    return { ok: false, reason: "API key has expired" };
+  touchLastUsed(app, found.id);
+  return {
+    ok: true,
+    actor: { keyId: found.id, tenantId: found.tenantId, tenantPath: found.tenantPath, scopes: found.scopes },
+  };
+}
+
+async function readKey(app: App, hash: string): Promise<CachedKey | undefined> {
+  // Every uncached request runs this, so it is one indexed query on the raw driver rather than a
+  // Prisma query with an include (measured at about twice the time per call).
   const [row] = await app.db.query<{
     id: string;
     tenant_id: string;
     scopes: ApiKeyScope[] | string;
     revoked: boolean;
-    expired: boolean;
+    expires_at: Date | null;
     path: string;
   }>(
-    `SELECT k.id, k.tenant_id, k.scopes, k.revoked_at IS NOT NULL AS revoked,
-            (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired, t.path
+    `SELECT k.id, k.tenant_id, k.scopes, k.revoked_at IS NOT NULL AS revoked, k.expires_at, t.path
        FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
       WHERE k.hash = $1`,
-    [hashApiKey(key)],
-    "hookgate_authenticate",
+    [hash],
+    "hookgate_authenticate_key",
   );
-  if (!row) return { ok: false, reason: "Invalid API key" };
-  if (row.revoked) return { ok: false, reason: "API key has been revoked" };
-  if (row.expired) return { ok: false, reason: "API key has expired" };
-  touchLastUsed(app, row.id);
+  if (!row) return undefined;
   return {
-    ok: true,
-    actor: {
-      keyId: row.id,
-      tenantId: row.tenant_id,
-      tenantPath: row.path,
-      scopes: parseEnumArray(row.scopes),
-    },
+    id: row.id,
+    tenantId: row.tenant_id,
+    tenantPath: row.path,
+    scopes: parseEnumArray(row.scopes),
+    revoked: row.revoked,
+    expiresAt: row.expires_at ? new Date(row.expires_at).getTime() : null,
   };
 }
 

@@ -4,6 +4,7 @@ import type { Database, PrismaClient } from "../db/database.js";
 import type { ApiKeyScope } from "../generated/prisma/client.js";
 import type { Metrics } from "../metrics.js";
 import type { LookupFn, UrlPolicy } from "../security/url-policy.js";
+import type { ApiKeyCache } from "./api-key-cache.js";
 
 /** What an encrypted-at-rest value needs; implemented by src/security/crypto.ts. */
 export interface Cipher {
@@ -23,6 +24,8 @@ export interface App {
   readonly logger: Logger;
   readonly urlPolicy: UrlPolicy;
   readonly metrics: Metrics;
+  /** API-key lookups cached in this process (HOOKGATE_API_KEY_CACHE_MS; see domain/api-key-cache.ts). */
+  readonly keyCache: ApiKeyCache;
   /**
    * DNS for URL checks (endpoint create/update, replay-to-url) and for delivery connections.
    * Undefined = the system resolver; tests inject one so that no test touches real DNS.

@@ -13,7 +13,8 @@ import type { App } from "./app.js";
  * time. The guarantee is the one a per-socket read gives: every result a socket sends is
  * preceded by a successful read of its key that started within the last `windowMs`.
  *
- * Failed reads (database errors) are not kept: the next caller tries again.
+ * These reads bypass the API-key cache (they are the re-check). Failed reads (database errors) are not
+ * kept: the next caller tries again.
  */
 export interface KeyCheck {
   result: AuthResult;
@@ -45,7 +46,7 @@ export class SharedKeyChecks {
     if (current && now - current.startedAt < this.windowMs) {
       return { result: await current.read, startedAt: current.startedAt };
     }
-    const entry = { startedAt: now, read: authenticate(this.app, key) };
+    const entry = { startedAt: now, read: authenticate(this.app, key, { fresh: true }) };
     this.reads.set(id, entry);
     this.readsStarted++;
     entry.read.catch(() => {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { liveUpdates } from "../../src/domain/live.js";
 import { schema } from "../../src/graphql/index.js";
+import { hashApiKey } from "../../src/security/api-keys.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import {
   ALL_SCOPES,
@@ -68,13 +69,11 @@ describe("HTTP credentials", () => {
     revokedKey = await createKey(h, root.id, ["ADMIN"]);
     expiredKey = await createKey(h, root.id, ["ADMIN"]);
     const prisma = h.hookgate.app.prisma;
-    const viewerOf = async (key: string) => ok(await h.gql("{ viewer { keyId } }", {}, key)).viewer.keyId;
+    // Changed in the database directly, before the keys are ever used (a key used first would be
+    // served from the process's API-key cache until HOOKGATE_API_KEY_CACHE_MS ran out).
+    await prisma.apiKey.update({ where: { hash: hashApiKey(revokedKey) }, data: { revokedAt: new Date() } });
     await prisma.apiKey.update({
-      where: { id: await viewerOf(revokedKey) },
-      data: { revokedAt: new Date() },
-    });
-    await prisma.apiKey.update({
-      where: { id: await viewerOf(expiredKey) },
+      where: { hash: hashApiKey(expiredKey) },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
   });
