@@ -142,10 +142,7 @@ export function registerKeys(program: Command): void {
   ).action((id: string, opts: ClientOptions) =>
     withClient(opts, async (client) => {
       const res = await client.RevokeApiKey({ id });
-      const { apiKey } = payload(res.revokeApiKey, "RevokeApiKeyPayload") as Extract<
-        typeof res.revokeApiKey,
-        { __typename: "RevokeApiKeyPayload" }
-      >;
+      const { apiKey } = payload(res.revokeApiKey, "RevokeApiKeyPayload");
       await printRows(opts, [apiKey], ["id", "name", "revokedAt"], apiKey);
     }),
   );

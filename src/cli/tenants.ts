@@ -18,10 +18,7 @@ export function registerTenants(program: Command): void {
     .action((opts: ClientOptions & { name: string; parent?: string }) =>
       withClient(opts, async (client) => {
         const res = await client.CreateTenant({ input: { name: opts.name, parentId: opts.parent } });
-        const { tenant } = payload(res.createTenant, "CreateTenantPayload") as Extract<
-          typeof res.createTenant,
-          { __typename: "CreateTenantPayload" }
-        >;
+        const { tenant } = payload(res.createTenant, "CreateTenantPayload");
         await printRows(opts, [tenant], ["id", "name", "parentId", "createdAt"], tenant);
       }),
     );

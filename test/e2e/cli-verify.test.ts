@@ -173,6 +173,61 @@ describe("hookgate verify", { timeout: 180_000 }, () => {
     expect(tolerated.code, tolerated.stderr).toBe(0);
   });
 
+  it("--signature-header verifies a t=,v1= header the tenant's delivery profile renamed", async () => {
+    const made = await h.gql(
+      `mutation { createTenant(input: { name: "Renamed" }) { ... on CreateTenantPayload { tenant { id } } } }`,
+    );
+    const tenantId = made.data.createTenant.tenant.id;
+    const profile = await h.gql(
+      `mutation($t: ID) { updateTenantDeliveryProfile(tenantId: $t, input: { signatureHeader: "acme-signature", standardWebhooksHeaders: false }) { __typename } }`,
+      { t: tenantId },
+    );
+    expect(profile.data.updateTenantDeliveryProfile.__typename).toBe("UpdateTenantDeliveryProfilePayload");
+    const own = await startReceiver();
+    try {
+      await createEndpoint(h, own.url, { events: ["invoice.paid"], secret: SECRET, tenantId });
+      await publish(h, "invoice.paid", { invoiceId: "in_2" }, { tenantId });
+      await own.waitFor(1, 60_000);
+      const renamed = own.requests[0]!;
+      expect(renamed.headers["acme-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+      const headers = file("renamed.json", JSON.stringify(renamed.headers));
+      const body = file("renamed-body.json", renamed.body);
+      const plain = await cli(["verify", "--secret", SECRET, "--headers", headers, "--body", body]);
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(/^hookgate: invalid: MISSING_HEADERS: /);
+      const named = await cli([
+        "verify",
+        "--secret",
+        SECRET,
+        "--headers",
+        headers,
+        "--body",
+        body,
+        "--signature-header",
+        "Acme-Signature",
+      ]);
+      expect(named.code, named.stderr).toBe(0);
+      expect(named.stdout).toMatch(/^valid: t=,v1= signature, /);
+      const other = await cli([
+        "verify",
+        "--secret",
+        SECRET,
+        "--headers",
+        headers,
+        "--body",
+        body,
+        "--signature-header",
+        "x-sig",
+      ]);
+      expect(other).toMatchObject({
+        code: 1,
+        stderr: "hookgate: --signature-header: the request has no x-sig header\n",
+      });
+    } finally {
+      await own.close();
+    }
+  });
+
   it("bad input exits 2 with one line", async () => {
     const body = file("b2.json", req.body);
     const headers = file("h2.json", JSON.stringify(req.headers));
