@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { ApiKeyScope } from "../generated/prisma/enums.js";
 import { type ClientOptions, clientCommand, fail, payload, printRows, withClient } from "./client.js";
 import { enumList } from "./input.js";
+import { collect, type ListOptions, listCommand } from "./paging.js";
 import { loadCliConfig } from "./shared.js";
 
 const SCOPES: ApiKeyScope[] = [
@@ -113,18 +114,19 @@ export function registerKeys(program: Command): void {
       if (!opts.tenant) fail("--tenant is required on the database directly (an id, or root)", 2);
       await createDirectly({ ...opts, tenant: opts.tenant }, scopes);
     });
-  clientCommand(
-    keys.command("list").description("API keys of the caller's tenant and below (never the keys)"),
+  listCommand(
+    clientCommand(
+      keys.command("list").description("API keys of the caller's tenant and below (never the keys)"),
+    ),
   )
     .option("--tenant <id>", "only this tenant's keys")
     .option("--revoked", "only revoked keys")
-    .action((opts: ClientOptions & { tenant?: string; revoked?: boolean }) =>
+    .action((opts: ListOptions & { tenant?: string; revoked?: boolean }) =>
       withClient(opts, async (client) => {
-        const { apiKeys } = await client.ApiKeys({
-          first: 100,
-          filter: { tenantId: opts.tenant, revoked: opts.revoked ? true : undefined },
+        const filter = { tenantId: opts.tenant, revoked: opts.revoked ? true : undefined };
+        const rows = await collect(opts, "keys", 100, async (first, after) => {
+          return (await client.ApiKeys({ first, after, filter })).apiKeys;
         });
-        const rows = apiKeys.edges.map((e) => e.node);
         await printRows(opts, rows, [
           "id",
           "tenantId",
