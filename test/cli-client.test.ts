@@ -175,5 +175,11 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
       child.kill("SIGINT");
     }
     expect(await exited).toBe(0);
+    const bad = await cli(["tail", "--status", "DONE"]);
+    expect(bad).toMatchObject({
+      code: 2,
+      stderr:
+        "hookgate: --status: unknown value DONE; expected PENDING, SENDING, SUCCEEDED, RETRYING, FAILED, CANCELLED\n",
+    });
   });
 });
