@@ -4,7 +4,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 
-const table = execFileSync(process.execPath, ["bin/hookgate.js", "config"], { encoding: "utf8" }).trimEnd();
+const table = execFileSync(process.execPath, ["bin/hookgate.js", "config", "--markdown"], {
+  encoding: "utf8",
+}).trimEnd();
 const readme = readFileSync("README.md", "utf8");
 const re = /(<!-- config-table:start -->)[\s\S]*?(<!-- config-table:end -->)/;
 if (!re.test(readme)) {

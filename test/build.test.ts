@@ -50,8 +50,10 @@ describe("compiled build", () => {
     expect(compiled).toEqual(hashed);
   });
 
-  it("`config` prints what the sources print", async () => {
-    expect(await node([path.join(OUT, "cli/index.js"), "config"])).toBe(`${configTableMarkdown()}\n`);
+  it("`config --markdown` prints what the sources print", async () => {
+    expect(await node([path.join(OUT, "cli/index.js"), "config", "--markdown"])).toBe(
+      `${configTableMarkdown()}\n`,
+    );
   });
 
   it("`schema print` prints the sources' schema", async () => {

@@ -71,6 +71,11 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
     expect(table.stdout).toMatch(new RegExp(`│ ${tenant.id}\\s+│ Acme CLI\\s+│`));
     const json = JSON.parse((await cli(["tenants", "list", "--json"])).stdout);
     expect(json.map((t: { id: string }) => t.id)).toContain(tenant.id);
+    // Paged like every listing: --limit stops early and says how many there are.
+    const one = await cli(["tenants", "list", "--limit", "1", "--json"]);
+    expect(JSON.parse(one.stdout)).toHaveLength(1);
+    const oneTable = await cli(["tenants", "list", "--limit", "1"]);
+    expect(oneTable.stderr).toBe(`showing 1 of ${json.length} tenants (--limit <n> or --all for more)\n`);
   });
 
   it("keys list (never the key) and keys revoke", async () => {
@@ -170,5 +175,11 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
       child.kill("SIGINT");
     }
     expect(await exited).toBe(0);
+    const bad = await cli(["tail", "--status", "DONE"]);
+    expect(bad).toMatchObject({
+      code: 2,
+      stderr:
+        "hookgate: --status: unknown value DONE; expected PENDING, SENDING, SUCCEEDED, RETRYING, FAILED, CANCELLED\n",
+    });
   });
 });

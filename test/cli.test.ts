@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHookgate } from "../src/app.js";
 import { testConfig } from "../src/config.js";
+import { startHookgateProcess } from "./support/hookgate-process.js";
 
 // Embedded (PGlite) only: the CLI's own data directory is what is under test, so this file lives outside
 // test/integration and runs once, not again on Postgres.
@@ -80,11 +81,44 @@ describe("hookgate keys create", { timeout: 180_000 }, () => {
     );
     expect(badScope.code).toBe(2);
     expect(badScope.stdout).toBe("");
-    expect(badScope.stderr).toMatch(/unknown scope\(s\) BOGUS/);
+    expect(badScope.stderr).toMatch(/^hookgate: --scopes: unknown value BOGUS; expected ADMIN, /);
 
     const badTenant = await cli(["keys", "create", "--tenant", "ten_nope", "--scopes", "ADMIN"], dataDir);
     expect(badTenant.code).toBe(1);
     expect(badTenant.stdout).toBe("");
     expect(badTenant.stderr).toMatch(/Tenant ten_nope not found/);
+  });
+
+  it("is refused while a server owns the data dir, naming --url/--api-key; with them it goes through the API", async () => {
+    const adminKey = `hk_cli_test_admin_${"x".repeat(32)}`;
+    const server = await startHookgateProcess({ HOOKGATE_DATA_DIR: dataDir, HOOKGATE_ADMIN_KEY: adminKey });
+    try {
+      const refused = await cli(["keys", "create", "--tenant", "root", "--scopes", "ADMIN"], dataDir);
+      expect(refused).toMatchObject({ code: 1, stdout: "" });
+      expect(refused.stderr).toBe(
+        `hookgate: ${dataDir} is in use by a running server: create the key through it with --url ${server.url} --api-key <an ADMIN key> (or HOOKGATE_URL and HOOKGATE_API_KEY)\n`,
+      );
+      const made = await cli(
+        [
+          "keys",
+          "create",
+          "--url",
+          server.url,
+          "--api-key",
+          adminKey,
+          "--scopes",
+          "ENDPOINTS_READ",
+          "--name",
+          "remote",
+        ],
+        dataDir,
+      );
+      expect(made.code, made.stderr).toBe(0);
+      expect(made.stderr).toMatch(/^created key_\S+ for tenant ten_\S+ with ENDPOINTS_READ\n$/);
+      const viewer = await server.gql(made.stdout.trim(), "{ viewer { scopes } }");
+      expect(viewer.data).toEqual({ viewer: { scopes: ["ENDPOINTS_READ"] } });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -14,6 +14,7 @@ import { registerSchema } from "./schema.js";
 import { registerServe } from "./serve.js";
 import { registerTail } from "./tail.js";
 import { registerTenants } from "./tenants.js";
+import { registerVerify } from "./verify.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -37,6 +38,7 @@ registerEvents(program);
 registerDeliveries(program);
 registerAttempts(program);
 registerTail(program);
+registerVerify(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { DeliveryStatus } from "../client/index.js";
 import { type ClientOptions, clientCommand, withClient } from "./client.js";
-
-const STATUSES = ["PENDING", "SENDING", "SUCCEEDED", "RETRYING", "FAILED", "CANCELLED"];
+import { DELIVERY_STATUSES } from "./delivery-filters.js";
+import { enumList } from "./input.js";
 
 export function registerTail(program: Command): void {
   clientCommand(
@@ -12,13 +12,13 @@ export function registerTail(program: Command): void {
   )
     .option("--endpoint <id>", "only this endpoint's deliveries")
     .option("--event-type <name>", "only this event type")
-    .option("--status <list>", `comma-separated: ${STATUSES.join(", ")}`)
-    .action((opts: ClientOptions & { endpoint?: string; eventType?: string; status?: string }) =>
-      withClient(opts, async (client) => {
-        const status = opts.status?.split(",").map((s) => s.trim().toUpperCase());
-        const bad = status?.filter((s) => !STATUSES.includes(s)) ?? [];
-        if (bad.length > 0)
-          throw new Error(`unknown status ${bad.join(", ")}; expected ${STATUSES.join(", ")}`);
+    .option("--status <list>", `comma-separated: ${DELIVERY_STATUSES.join(", ")}`)
+    .action((opts: ClientOptions & { endpoint?: string; eventType?: string; status?: string }) => {
+      const status =
+        opts.status === undefined
+          ? undefined
+          : enumList<DeliveryStatus>(opts.status, "--status", DELIVERY_STATUSES);
+      return withClient(opts, async (client) => {
         const { default: pc } = await import("picocolors");
         const colour: Record<string, (s: string) => string> = {
           SUCCEEDED: pc.green,
@@ -36,7 +36,7 @@ export function registerTail(program: Command): void {
           .deliveryUpdated({
             endpointId: opts.endpoint,
             eventType: opts.eventType,
-            status: status as DeliveryStatus[] | undefined,
+            status,
           })
           [Symbol.asyncIterator]();
         if (!opts.json) process.stderr.write("tailing deliveries (Ctrl-C to stop)\n");
@@ -56,6 +56,6 @@ export function registerTail(program: Command): void {
             `${new Date(d.updatedAt).toISOString()} ${paint(d.status.padEnd(9))} ${d.id} ${d.eventType} -> ${d.endpointId}${http}\n`,
           );
         }
-      }),
-    );
+      });
+    });
 }

@@ -93,6 +93,12 @@ describe("hookgate endpoints", { timeout: 240_000 }, () => {
       ]),
     );
     expect(updated).toMatchObject({ id, events: ["order.*"], rateLimitPerSecond: 7, status: "DISABLED" });
+    const ids = async (...args: string[]) =>
+      json(await cli(["endpoints", "list", ...args, "--json"])).map((e: { id: string }) => e.id);
+    expect(await ids("--status", "disabled")).toEqual([id]);
+    expect(await ids("--event-type", "order.created")).toContain(id);
+    expect(await ids("--event-type", "invoice.paid")).not.toContain(id);
+    expect(await ids("--uid", "rot")).toEqual([id]);
     const again = json(await cli(["endpoints", "update", id, "--enable", "--rate-limit", "none", "--json"]));
     expect(again).toMatchObject({ status: "ENABLED", rateLimitPerSecond: null });
 
