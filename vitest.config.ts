@@ -38,6 +38,9 @@ export default defineConfig({
         test: {
           name: "postgres",
           include: ["test/integration/**/*.test.ts", "test/db/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          // The CLI is a client of the API (tested on both databases by the integration tests): its own
+          // tests run once, on PGlite, which keeps CI's run well inside its time budget.
+          exclude: ["test/e2e/cli-*.test.ts", "**/node_modules/**"],
           env: { HOOKGATE_TEST_DB: "postgres" },
           globalSetup: ["test/support/global-postgres.ts"],
         },
