@@ -153,10 +153,11 @@ describe("the portal page", () => {
     );
     // Endpoint health reflects the failures.
     await expect
-      .poll(() =>
-        page
-          .locator(`[data-testid="endpoint"][data-id="${endpointId}"] [data-testid="endpoint-health"]`)
-          .textContent(),
+      .poll(
+        () =>
+          page
+            .locator(`[data-testid="endpoint"][data-id="${endpointId}"] [data-testid="endpoint-health"]`)
+            .textContent(),
         // The page re-reads health at most every HEALTH_REFRESH_MS (3 s) after the stream changes; the
         // default 1 s poll failed whenever the machine was fast enough to finish the attempts first.
         { timeout: 15_000 },
