@@ -158,9 +158,17 @@ export function createHookgateClient(opts: HookgateClientOptions): HookgateClien
         data?: R;
         errors?: HookgateClientError["errors"];
       } | null;
-      if (!body) throw new HookgateClientError(`HTTP ${res.status} with no GraphQL body`, [], res.status);
+      if (!body || typeof body !== "object")
+        throw new HookgateClientError(`HTTP ${res.status} with no GraphQL body`, [], res.status);
       if (body.errors?.length)
         throw new HookgateClientError(body.errors[0]!.message, body.errors, res.status);
+      // Something else answered (another server on that port, a proxy's error page as JSON).
+      if (body.data == null)
+        throw new HookgateClientError(
+          `HTTP ${res.status} with no GraphQL data from ${endpoint}: is it Hookgate's /graphql?`,
+          [],
+          res.status,
+        );
       return body.data as R;
     })();
   };

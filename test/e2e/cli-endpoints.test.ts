@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../src/verify.js";
 import { createEventType, FAST, type Receiver, startReceiver } from "../integration/delivery-fixtures.js";
@@ -206,7 +205,7 @@ describe("hookgate endpoints", { timeout: 240_000 }, () => {
     const upsert = await cli(["endpoints", "create", receiver.url, "--events", "a.b", "--upsert"]);
     expect(upsert.code).toBe(2);
 
-    const closed = await closedPort();
+    const closed = CLOSED_PORT;
     const unreachable = await cli(["endpoints", "list"], {
       env: { HOOKGATE_URL: `http://127.0.0.1:${closed}` },
     });
@@ -216,6 +215,19 @@ describe("hookgate endpoints", { timeout: 240_000 }, () => {
       stderr: `hookgate: cannot reach Hookgate at http://127.0.0.1:${closed}: ECONNREFUSED (is it running? --url or HOOKGATE_URL)\n`,
     });
 
+    // Something that is not Hookgate answers JSON without `data`: named, not a TypeError.
+    const other = await startReceiver((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end('{"status":"ok"}');
+    });
+    try {
+      const notHookgate = await cli(["endpoints", "list"], { env: { HOOKGATE_URL: other.url } });
+      expect(notHookgate).toMatchObject({ code: 1, stdout: "" });
+      expect(notHookgate.stderr).toMatch(/^hookgate: (ERROR: )?HTTP 200 with no GraphQL data from .*\/graphql/);
+    } finally {
+      await other.close();
+    }
+
     for (const sub of ["create", "list", "get", "update", "delete", "rotate-secret", "test"]) {
       const help = await cli(["endpoints", sub, "--help"]);
       expect(help.code).toBe(0);
@@ -224,11 +236,9 @@ describe("hookgate endpoints", { timeout: 240_000 }, () => {
   });
 });
 
-/** A loopback port nothing listens on (one just closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/**
+ * A loopback port nothing listens on: 4, below the ephemeral range the tests' servers get (port 0) and
+ * not on fetch's list of blocked ports. A port just closed is not safe: in a full run another test's
+ * server took it in between and answered.
+ */
+const CLOSED_PORT = 4;
