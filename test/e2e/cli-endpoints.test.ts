@@ -223,7 +223,9 @@ describe("hookgate endpoints", { timeout: 240_000 }, () => {
     try {
       const notHookgate = await cli(["endpoints", "list"], { env: { HOOKGATE_URL: other.url } });
       expect(notHookgate).toMatchObject({ code: 1, stdout: "" });
-      expect(notHookgate.stderr).toMatch(/^hookgate: (ERROR: )?HTTP 200 with no GraphQL data from .*\/graphql/);
+      expect(notHookgate.stderr).toMatch(
+        /^hookgate: (ERROR: )?HTTP 200 with no GraphQL data from .*\/graphql/,
+      );
     } finally {
       await other.close();
     }
