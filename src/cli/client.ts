@@ -81,10 +81,7 @@ export async function printRows(
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
-  const { default: Table } = await import("cli-table3");
-  // Colours only on a terminal: piped output stays plain text.
-  const style = process.stdout.isTTY ? { head: ["cyan"] } : { head: [], border: [] };
-  const table = new Table({ head: columns, style });
+  const table = await newTable(columns);
   for (const row of rows) table.push(columns.map((c) => formatCell(row[c])));
   process.stdout.write(`${table.toString()}\n`);
 }
@@ -100,11 +97,16 @@ export async function printRecord(
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
-  const { default: Table } = await import("cli-table3");
-  const style = process.stdout.isTTY ? { head: ["cyan"] } : { head: [], border: [] };
-  const table = new Table({ style });
+  const table = await newTable();
   for (const f of fields) table.push({ [f]: formatCell(record[f]) });
   process.stdout.write(`${table.toString()}\n`);
+}
+
+/** A cli-table3 table (loaded on use: `--help` stays light); colours only on a terminal, so piped output is plain. */
+async function newTable(head?: string[]) {
+  const { default: Table } = await import("cli-table3");
+  const style = process.stdout.isTTY ? { head: ["cyan"] } : { head: [], border: [] };
+  return new Table(head ? { head, style } : { style });
 }
 
 function formatCell(value: unknown): string {

@@ -40,7 +40,12 @@ let page: Promise<string> | undefined;
 
 /** yoga's `renderGraphiQL`: the options are fixed per process, so one rendering serves every visit. */
 export function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
-  page ??= import("@graphql-yoga/render-graphiql").then((m) => m.renderGraphiQL(options));
+  page ??= import("@graphql-yoga/render-graphiql")
+    .then((m) => m.renderGraphiQL(options))
+    .catch((err: unknown) => {
+      page = undefined; // a failed import is tried again on the next visit, not remembered
+      throw err;
+    });
   return page;
 }
 

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/db/database.js";
+import { emptyCompletion } from "../../src/dispatcher/completions.js";
 import { type Completion, claimDue, completeBatch } from "../../src/dispatcher/queue.js";
 import { createTestDatabase, TEST_DB, type TestDatabase } from "../support/db.js";
 
@@ -87,22 +88,9 @@ describe(`queue updates and the due index (${TEST_DB})`, () => {
     expect(await claimDue(db, "w/2", N, 60_000, [])).toHaveLength(0);
 
     const done = (row: (typeof claimed)[number], i: number): Completion => ({
-      id: row.id,
-      lock: "w/1",
+      ...emptyCompletion(row, "w/1"),
       status: i % 2 ? "SUCCEEDED" : "PENDING",
       delay_ms: i % 2 ? null : 0,
-      attempted: false,
-      attempt_id: null,
-      attempt_number: null,
-      url: null,
-      att_status: null,
-      trigger: null,
-      req_headers: null,
-      resp_code: null,
-      resp_body: null,
-      duration_ms: null,
-      error: null,
-      endpoint_id: row.endpoint_id,
     });
     const res = await completeBatch(db, claimed.map(done), new Map(), 60_000);
     expect(res.updated.size).toBe(N);
