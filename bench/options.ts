@@ -41,6 +41,7 @@ const QUICK: Sizes = {
   backlogSampleMs: 4000,
   oldDeliveries: 0,
   peerDeliveries: 3000,
+  peerRounds: 1,
 };
 
 const FULL: Sizes = {
@@ -58,6 +59,7 @@ const FULL: Sizes = {
   backlogSampleMs: 30_000,
   oldDeliveries: 1_000_000,
   peerDeliveries: 20_000,
+  peerRounds: 3,
 };
 
 /** Parses process.argv; prints usage and exits on --help (0) or bad arguments (2). */

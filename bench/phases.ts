@@ -27,6 +27,8 @@ export interface Sizes {
   oldDeliveries: number;
   /** Queued deliveries (fan-out 10) for the peer phase: Hookgate's dispatcher alone vs graphile-worker. */
   peerDeliveries: number;
+  /** Rounds of the peer phase (Hookgate and the peer alternating); the ratio is their median. */
+  peerRounds: number;
 }
 
 export interface Setup {

@@ -242,6 +242,7 @@ async function main() {
           receiverOrigin,
           pg: pgInfo,
           deliveries: sizes.peerDeliveries,
+          rounds: sizes.peerRounds,
           seedBacklog: (count, tag) =>
             seed({ kind: "backlog", count, endpointIds: s.tp, eventType: P.TYPES.tp, tag }),
           spawnHookgate: (serveArgs) =>
@@ -265,7 +266,7 @@ async function main() {
             r.dispatcher.perSec && result.ceilingPerSec
               ? round(r.dispatcher.perSec / result.ceilingPerSec, 3)
               : null,
-          firstDeliveryMs: r.dispatcher.firstDeliveryMs,
+          firstDeliveryMs: r.firstDeliveryMs,
         };
       });
     }
