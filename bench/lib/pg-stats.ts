@@ -70,9 +70,12 @@ export async function statementMeter(url: string | undefined) {
     async read(n: number): Promise<StatementCost[] | null> {
       try {
         const r = await client.query<{ query: string; calls: string; ms: number; wal: string }>(
-          `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls, total_exec_time AS ms,
-                  wal_bytes AS wal
-           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 6`,
+          // The first row sums every statement (the top ones below are part of it).
+          `SELECT '(all statements)' AS query, sum(calls) AS calls, sum(total_exec_time) AS ms, sum(wal_bytes) AS wal
+             FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+           UNION ALL
+           (SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160), calls, total_exec_time, wal_bytes
+              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8)`,
         );
         return r.rows.map((x) => ({
           query: x.query,

@@ -4,6 +4,7 @@
  */
 import type { Event } from "../generated/prisma/client.js";
 import type { App } from "./app.js";
+import type { CachedTargets, targetsScope } from "./event-targets.js";
 import { newId } from "./ids.js";
 import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "./signals.js";
 
@@ -16,6 +17,8 @@ export interface InsertEventInput {
   test: boolean;
   trigger: "SCHEDULED" | "TEST";
   endpointIds: string[];
+  /** The targets came from the publish cache: write only if they still hold (writeCheckedEvent). */
+  check?: { cached: CachedTargets; scope: ReturnType<typeof targetsScope> };
 }
 
 // One statement: the event and its deliveries. It returns what the signals need (the PENDING update per
@@ -74,6 +77,78 @@ export async function writeEvent(
     prepareAs,
   )) as WrittenRow[];
   return rows[0] ?? null;
+}
+
+// publishEvent with targets from the publish cache (event-targets.ts cachedTargets): INSERT_EVENT_SQL behind
+// a check, in the same statement and snapshot, that the cache's answer still holds: the event type the
+// publish names (nearest tenant first, as PUBLISH_TARGETS_SQL reads it) is the cached one, not deprecated,
+// with the same schema, and the matching endpoints are exactly the cached ones. Otherwise nothing is
+// written and `fresh` is false. One round trip where a read and a write were two.
+const INSERT_CHECKED_EVENT_SQL = `
+WITH et AS (
+  SELECT id, deprecated, schema FROM event_types WHERE name = $3 AND tenant_id = ANY($10::text[])
+   ORDER BY array_position($10::text[], tenant_id) DESC LIMIT 1
+), targets AS (
+  SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}'::text[]) AS ids FROM endpoints e
+   WHERE e.status = 'ENABLED' AND e.deleted_at IS NULL AND e.events && $11::text[]
+     AND (e.tenant_id = $2 OR (e.include_child_tenants AND e.tenant_id = ANY($12::text[])))
+), fresh AS (
+  SELECT 1 FROM et, targets
+   WHERE et.id = $13 AND NOT et.deprecated AND et.schema IS NOT DISTINCT FROM $14::jsonb
+     AND targets.ids = $8::text[]
+), ev AS (
+  INSERT INTO events (id, tenant_id, type, payload, idempotency_key, test, created_at)
+  SELECT $1, $2, $3, $4::json, $5, $6, now() FROM fresh
+  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+  RETURNING id, created_at
+), d AS (
+  INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, event_type, status, attempt_count,
+                          next_attempt_at, trigger, created_at, updated_at)
+  SELECT x.id, ev.id, e.id, e.tenant_id, $3, 'PENDING', 0, now(), $9::attempt_trigger, now(), now()
+  FROM ev, unnest($7::text[], $8::text[]) AS x(id, endpoint_id)
+  JOIN endpoints e ON e.id = x.endpoint_id
+  RETURNING id, endpoint_id, tenant_id
+)
+SELECT EXISTS (SELECT 1 FROM fresh) AS fresh, ev.id, ev.created_at, c.n AS delivery_count, c.ids,
+       c.endpoint_ids, c.paths
+FROM (SELECT 1) one
+LEFT JOIN ev ON true
+LEFT JOIN (SELECT count(*)::int AS n, array_agg(d.id) AS ids, array_agg(d.endpoint_id) AS endpoint_ids,
+                  array_agg(t.path) AS paths
+             FROM d JOIN tenants t ON t.id = d.tenant_id) c ON true`;
+
+/**
+ * Runs INSERT_CHECKED_EVENT_SQL for an input whose targets came from the publish cache: the written row;
+ * null when the idempotency key already exists in the tenant; "stale" when the cached targets no longer
+ * hold (nothing was written either way).
+ */
+export async function writeCheckedEvent(
+  app: App,
+  input: InsertEventInput & Required<Pick<InsertEventInput, "check">>,
+): Promise<WrittenRow | null | "stale"> {
+  const { cached, scope } = input.check;
+  const [row] = await app.db.query<WrittenRow & { fresh: boolean }>(
+    INSERT_CHECKED_EVENT_SQL,
+    [
+      newId("event"),
+      input.tenantId,
+      input.type,
+      input.payloadJson,
+      input.idempotencyKey,
+      input.test,
+      input.endpointIds.map(() => newId("delivery")),
+      input.endpointIds,
+      input.trigger,
+      scope.chain,
+      scope.candidates,
+      scope.ancestors,
+      cached.eventTypeId,
+      cached.schemaJson,
+    ],
+    "hookgate_insert_checked_event",
+  );
+  if (!row?.fresh) return "stale";
+  return row.id ? row : null;
 }
 
 // publishEvents: every event of the batch and all their deliveries in ONE statement (one parse, one plan,

@@ -1,12 +1,27 @@
 import { isDeepStrictEqual } from "node:util";
 import type { ErrorObject } from "ajv";
-import type { Event, EventType, Tenant } from "../generated/prisma/client.js";
+import type { Event } from "../generated/prisma/client.js";
 import type { Actor, App } from "./app.js";
-import { eventFilterCandidates } from "./endpoints.js";
 import { ConflictError, FieldErrors, ValidationError } from "./errors.js";
+import {
+  batchTargets,
+  cachedTargets,
+  forgetTargets,
+  type PublishTargets,
+  publishTargets,
+  type TargetsLookup,
+  targetsScope,
+} from "./event-targets.js";
 import { compileEventTypeSchema } from "./event-types.js";
-import { announce, countPublished, type InsertEventInput, writeEvent, writeEvents } from "./event-writes.js";
-import { ancestorIds, resolveTenantRef } from "./tenants.js";
+import {
+  announce,
+  countPublished,
+  type InsertEventInput,
+  writeCheckedEvent,
+  writeEvent,
+  writeEvents,
+} from "./event-writes.js";
+import { resolveTenantRef } from "./tenants.js";
 
 export const IDEMPOTENCY_KEY_MAX = 255;
 /** More schema errors than this are summarised: nobody reads the 500th. */
@@ -41,17 +56,26 @@ export async function publishEvent(
   actor: Actor,
   input: PublishEventInput,
 ): Promise<PublishEventResult> {
-  for (let attempt = 0; ; attempt++) {
-    const prepared = await preparePublish(app, actor, input);
+  const targets = cachedTargets(app);
+  for (let conflicts = 0; ; ) {
+    const prepared = await preparePublish(app, actor, input, "input", targets);
     if (prepared.kind === "existing") return prepared.result;
-    const row = await writeEvent(app.db.query.bind(app.db), prepared.write, "hookgate_insert_event");
+    const { write } = prepared;
+    const row = write.check
+      ? await writeCheckedEvent(app, { ...write, check: write.check })
+      : await writeEvent(app.db.query.bind(app.db), write, "hookgate_insert_event");
+    // The cached targets changed meanwhile: nothing was written; again from a fresh read (not cached).
+    if (row === "stale") {
+      forgetTargets(app, write.tenantId, write.type);
+      continue;
+    }
     // Lost a race for the idempotency key: the winner's event is there now (compared on the next turn).
     if (!row) {
-      if (attempt === 0) continue;
+      if (conflicts++ === 0) continue;
       throw new Error("idempotency key conflict, but the original event is not visible");
     }
     countPublished(app, row);
-    return announce(app, prepared.write, row);
+    return announce(app, write, row);
   }
 }
 
@@ -197,21 +221,15 @@ async function preparePublish(
     }
   }
 
-  const { eventType, endpointIds } = await targets(tenant, input.type);
-  if (!eventType) throw ValidationError.field(`${prefix}.type`, `Unknown event type "${input.type}"`);
-  if (eventType.deprecated) {
-    throw ValidationError.field(`${prefix}.type`, `The event type "${input.type}" is deprecated`);
+  let found = await targets(tenant, input.type);
+  let refusal = typeRefusal(found, input, prefix);
+  // A refusal is never based on a cached answer alone: the type may have changed since.
+  if (refusal && found.cached) {
+    found = await targets(tenant, input.type, { fresh: true });
+    refusal = typeRefusal(found, input, prefix);
   }
-  let validate: ReturnType<typeof compileEventTypeSchema>;
-  try {
-    validate = compileEventTypeSchema(eventType);
-  } catch (err) {
-    throw ValidationError.field(
-      `${prefix}.type`,
-      `The event type's JSON Schema cannot be used: ${(err as Error).message}`,
-    );
-  }
-  if (validate && !validate(input.payload)) throw payloadSchemaError(validate.errors ?? [], prefix);
+  if (refusal) throw refusal;
+  const { endpointIds, cached } = found;
   return {
     kind: "new",
     payload: input.payload,
@@ -223,8 +241,33 @@ async function preparePublish(
       test: false,
       trigger: "SCHEDULED",
       endpointIds,
+      ...(cached ? { check: { cached, scope: targetsScope(tenant, input.type) } } : {}),
     },
   };
+}
+
+/** Why the event type of `found` refuses this publish (unknown, deprecated, payload schema), or null. */
+function typeRefusal(
+  found: PublishTargets,
+  input: PublishEventInput,
+  prefix: string,
+): ValidationError | null {
+  const { eventType } = found;
+  if (!eventType) return ValidationError.field(`${prefix}.type`, `Unknown event type "${input.type}"`);
+  if (eventType.deprecated) {
+    return ValidationError.field(`${prefix}.type`, `The event type "${input.type}" is deprecated`);
+  }
+  let validate: ReturnType<typeof compileEventTypeSchema>;
+  try {
+    validate = compileEventTypeSchema(eventType);
+  } catch (err) {
+    return ValidationError.field(
+      `${prefix}.type`,
+      `The event type's JSON Schema cannot be used: ${(err as Error).message}`,
+    );
+  }
+  if (validate && !validate(input.payload)) return payloadSchemaError(validate.errors ?? [], prefix);
+  return null;
 }
 
 /**
@@ -300,60 +343,4 @@ async function findByIdempotencyKey(
   if (!event) return null;
   const deliveryCount = await app.prisma.delivery.count({ where: { eventId: event.id } });
   return { event, deliveryCount };
-}
-
-// The event type a publish names (the nearest tenant's definition wins over an ancestor's) and the endpoints
-// it goes to, read together in one round trip: enabled, not deleted, of the tenant itself or of an ancestor
-// that asked for its children's events (includeChildTenants), whose filter holds the name, "*" or a
-// "prefix.*" of it (array overlap).
-const PUBLISH_TARGETS_SQL = `
-SELECT et.id, et.tenant_id AS "tenantId", et.name, et.description, et.schema, et.deprecated,
-       et.created_at AS "createdAt", et.updated_at AS "updatedAt",
-       ARRAY(SELECT e.id FROM endpoints e
-              WHERE e.status = 'ENABLED' AND e.deleted_at IS NULL AND e.events && $3::text[]
-                AND (e.tenant_id = $4 OR (e.include_child_tenants AND e.tenant_id = ANY($5::text[])))
-              ORDER BY e.id) AS endpoint_ids
-  FROM (SELECT 1) one
-  LEFT JOIN LATERAL (
-    SELECT * FROM event_types WHERE name = $1 AND tenant_id = ANY($2::text[])
-     ORDER BY array_position($2::text[], tenant_id) DESC LIMIT 1
-  ) et ON true`;
-
-/** See PUBLISH_TARGETS_SQL. eventType is null when no visible type has that name. */
-export async function publishTargets(
-  app: App,
-  tenant: Pick<Tenant, "id" | "path">,
-  type: string,
-): Promise<{ eventType: EventType | null; endpointIds: string[] }> {
-  const chain = ancestorIds(tenant.path);
-  const [row] = await app.db.query<EventType & { endpoint_ids: string[] }>(
-    PUBLISH_TARGETS_SQL,
-    [type, chain, eventFilterCandidates(type), tenant.id, chain.filter((id) => id !== tenant.id)],
-    "hookgate_publish_targets",
-  );
-  const { endpoint_ids: endpointIds, ...eventType } = row!;
-  return { eventType: eventType.id ? eventType : null, endpointIds };
-}
-
-type TargetsLookup = (
-  tenant: Pick<Tenant, "id" | "path">,
-  type: string,
-) => Promise<{ eventType: EventType | null; endpointIds: string[] }>;
-
-/**
- * publishTargets for the events of one batch, read once per (tenant, type): a batch of 100 events of one
- * type makes one lookup, and every event of the batch goes to the same endpoints. Lives as long as the batch
- * (nothing is cached across calls, so an endpoint change is seen by the next call).
- */
-function batchTargets(app: App): TargetsLookup {
-  const seen = new Map<string, ReturnType<TargetsLookup>>();
-  return (tenant, type) => {
-    const key = `${tenant.id}\u0000${type}`;
-    let found = seen.get(key);
-    if (!found) {
-      found = publishTargets(app, tenant, type);
-      seen.set(key, found);
-    }
-    return found;
-  };
 }
