@@ -5,14 +5,21 @@
  * last receipt; also the time from spawning the dispatcher to its first delivery, and CPU µs per delivery of
  * every process involved. The peer always runs on PostgreSQL (graphile-worker needs it): the run's own
  * cluster, or with --db pglite a throwaway durable cluster started for it.
+ *
+ * ROUNDS: this VM's speed moves by up to 1.5x from one minute to the next, so one pair of runs can put the
+ * ratio anywhere in a wide band. A full run alternates the two senders (Hookgate, peer, Hookgate, peer, ...)
+ * and reports the median of the per-round ratios (each round's two runs are back to back), the median
+ * first delivery, and the details of the median round. Hookgate's later rounds start with the earlier
+ * rounds' deliveries in the table (succeeded, out of the due index); the peer deletes its jobs.
  */
 import path from "node:path";
 import pg from "pg";
 import { cpuMeter } from "./lib/cpu.js";
+import { type StatementCost, statementMeter, type TableUpdates, tableUpdateMeter } from "./lib/pg-stats.js";
 import type { Child } from "./lib/procs.js";
 import { spawnNode } from "./lib/procs.js";
 import { nowMs, RpcClient } from "./lib/rpc.js";
-import { round } from "./lib/stats.js";
+import { median, round } from "./lib/stats.js";
 import { waitForReceipts } from "./phases.js";
 import { type BenchPostgres, startBenchPostgres } from "./postgres.js";
 
@@ -25,6 +32,8 @@ export interface PeerContext {
   /** The run's PostgreSQL (undefined on PGlite). */
   pg: BenchPostgres | undefined;
   deliveries: number;
+  /** Rounds of (Hookgate, peer), alternating; the ratio is the median of the rounds' ratios. */
+  rounds: number;
   /** Writes `count` due deliveries to the throughput endpoints while no Hookgate runs. */
   seedBacklog(count: number, tag: string): Promise<unknown>;
   /** Spawns Hookgate with these serve arguments; resolves once spawned (not ready), with when. */
@@ -45,102 +54,81 @@ export interface SenderResult {
   tableUpdates?: TableUpdates | null;
 }
 
-interface TableUpdates {
-  table: string;
-  updates: number;
-  hotUpdates: number;
-  hotRatio: number | null;
-}
-
-interface StatementCost {
-  query: string;
-  callsPerDelivery: number;
-  execMicrosPerDelivery: number;
-  walBytesPerDelivery: number;
-}
-
-/**
- * Counts the updates of `table` (and how many were HOT) from now until read(): pg_stat_user_tables as
- * seen by a fresh session each time (a backend reports its counts at the end of its transactions, at
- * most once a second, so read() waits that out). A figure that does not depend on the machine's load.
- */
-async function tableUpdateMeter(url: string | undefined, table: string) {
-  const sample = async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      const r = await client.query<{ upd: string; hot: string }>(
-        "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = $1",
-        [table],
-      );
-      return { upd: Number(r.rows[0]?.upd ?? 0), hot: Number(r.rows[0]?.hot ?? 0) };
-    } finally {
-      await client.end().catch(() => {});
-    }
-  };
-  if (!url) return { read: async (): Promise<TableUpdates | null> => null };
-  const before = await sample().catch(() => null);
-  return {
-    async read(): Promise<TableUpdates | null> {
-      if (!before) return null;
-      await new Promise((r) => setTimeout(r, 1_500));
-      const after = await sample().catch(() => null);
-      if (!after) return null;
-      const updates = after.upd - before.upd;
-      const hotUpdates = after.hot - before.hot;
-      return { table, updates, hotUpdates, hotRatio: updates > 0 ? round(hotUpdates / updates, 3) : null };
-    },
-  };
-}
-
-/** Resets pg_stat_statements (when the server has it loaded); returns a reader of the costs since. */
-async function statementMeter(url: string | undefined) {
-  if (!url) return { read: async (_n: number) => null };
-  const client = new pg.Client({ connectionString: url });
-  try {
-    await client.connect();
-    await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-    await client.query("SELECT pg_stat_statements_reset()");
-  } catch {
-    await client.end().catch(() => {});
-    return { read: async (_n: number) => null };
-  }
-  return {
-    async read(n: number): Promise<StatementCost[] | null> {
-      try {
-        const r = await client.query<{ query: string; calls: string; ms: number; wal: string }>(
-          `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls, total_exec_time AS ms,
-                  wal_bytes AS wal
-           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 6`,
-        );
-        return r.rows.map((x) => ({
-          query: x.query,
-          callsPerDelivery: round(Number(x.calls) / n, 3) as number,
-          execMicrosPerDelivery: round((x.ms * 1000) / n, 1) as number,
-          walBytesPerDelivery: round(Number(x.wal) / n, 0) as number,
-        }));
-      } catch {
-        return null;
-      } finally {
-        await client.end().catch(() => {});
-      }
-    },
-  };
-}
-
 const FANOUT = 10;
+
+export interface PeerRound {
+  dispatcher: SenderResult;
+  peer: SenderResult;
+  /** The peer recording each attempt (bench/peer.ts attemptLog): like for like with Hookgate. */
+  peerWithLog: SenderResult;
+  ratio: number | null;
+  ratioWithLog: number | null;
+}
 
 export async function peerPhase(ctx: PeerContext) {
   const n = ctx.deliveries;
-  const dispatcher = await hookgateAlone(ctx, n);
-  const peer = await graphileWorker(ctx, n);
+  const rounds: PeerRound[] = [];
+  for (let i = 0; i < ctx.rounds; i++) {
+    if (ctx.rounds > 1) console.log(`  peer phase: round ${i + 1} of ${ctx.rounds}`);
+    const dispatcher = await hookgateAlone(ctx, n);
+    const peer = await graphileWorker(ctx, n, false);
+    const peerWithLog = await graphileWorker(ctx, n, true);
+    rounds.push({
+      dispatcher,
+      peer,
+      peerWithLog,
+      ratio: ratioOf(dispatcher, peer),
+      ratioWithLog: ratioOf(dispatcher, peerWithLog),
+    });
+  }
+  const mid = medianRound(rounds, (r) => r.ratio);
+  const midLog = medianRound(rounds, (r) => r.ratioWithLog);
   return {
     deliveries: n,
     fanout: FANOUT,
-    dispatcher,
-    peer,
-    ratio: dispatcher.perSec && peer.perSec ? round(dispatcher.perSec / peer.perSec, 3) : null,
+    dispatcher: mid.dispatcher,
+    peer: mid.peer,
+    peerWithLog: midLog.peerWithLog,
+    ratio: mid.ratio,
+    ratioWithLog: midLog.ratioWithLog,
+    /** Median over the rounds of the dispatcher's spawn -> first delivery. */
+    firstDeliveryMs: median(rounds.map((r) => r.dispatcher.firstDeliveryMs)),
+    rounds: rounds.map((r) => ({
+      dispatcherPerSec: r.dispatcher.perSec,
+      peerPerSec: r.peer.perSec,
+      peerWithLogPerSec: r.peerWithLog.perSec,
+      ratio: r.ratio,
+      ratioWithLog: r.ratioWithLog,
+      firstDeliveryMs: r.dispatcher.firstDeliveryMs,
+      cpuMicrosPerDelivery: {
+        hookgate: r.dispatcher.cpuMicrosPerDelivery,
+        peer: r.peer.cpuMicrosPerDelivery,
+        peerWithLog: r.peerWithLog.cpuMicrosPerDelivery,
+      },
+    })),
   };
+}
+
+/** The round whose `ratio` is the median of the rounds' (the first such; rounds[0] when none has one). */
+function medianRound(rounds: PeerRound[], ratio: (r: PeerRound) => number | null): PeerRound {
+  const rated = rounds.filter((r) => ratio(r) !== null);
+  if (rated.length === 0) return rounds[0];
+  const m = median(rated.map((r) => ratio(r) as number));
+  return rated.find((r) => ratio(r) === m) ?? rounds[0];
+}
+
+async function vacuum(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("VACUUM ANALYZE");
+  } finally {
+    await client.end();
+  }
+}
+
+function ratioOf(a: SenderResult, b: SenderResult): number | null {
+  return a.perSec && b.perSec ? round(a.perSec / b.perSec, 3) : null;
 }
 
 function rate(d: { unique: number; firstAt: number; lastAt: number }): number | null {
@@ -182,7 +170,7 @@ async function hookgateAlone(ctx: PeerContext, n: number): Promise<SenderResult>
   return r;
 }
 
-async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult> {
+async function graphileWorker(ctx: PeerContext, n: number, attemptLog: boolean): Promise<SenderResult> {
   // graphile-worker needs PostgreSQL: on a PGlite run, a durable throwaway cluster of its own.
   const own = ctx.pg ? undefined : await startBenchPostgres();
   const pg = (ctx.pg ?? own)!;
@@ -196,6 +184,10 @@ async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult
     await rpc.ready();
     const q = await rpc.call<{ ms: number }>("queue", { url: pg.url, count: n, fanout: FANOUT }, 600_000);
     console.log(`  peer: queued ${n} graphile-worker jobs in ${Math.round(q.ms)} ms`);
+    // Like Hookgate's backlog (bench/seed.ts): without it, a later round's fetches wade through the dead
+    // versions of the jobs the round before deleted (one round ran at 689/s with 1,250 µs of PostgreSQL
+    // CPU per job, against 6,012/s and 79 µs in the round before it).
+    await vacuum(pg.url);
     await ctx.receiver.call("reset");
     const stmts = await statementMeter(pg.url);
     const cpu = cpuMeter({
@@ -204,7 +196,7 @@ async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult
       receiver: { pid: ctx.receiverPid },
     });
     const t0 = nowMs();
-    await rpc.call("start", { url: pg.url, origin: ctx.receiverOrigin });
+    await rpc.call("start", { url: pg.url, origin: ctx.receiverOrigin, attemptLog });
     const d = await waitForReceipts(ctx.receiver, n, 300_000);
     const cpuMicrosPerDelivery = cpu.perUnit(d.unique);
     const statements = await stmts.read(d.unique);
@@ -219,7 +211,7 @@ async function graphileWorker(ctx: PeerContext, n: number): Promise<SenderResult
       statements,
     };
     console.log(
-      `  peer (graphile-worker 0.17): ${r.perSec}/s over ${r.deliveries} queued jobs; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,
+      `  peer (graphile-worker 0.17${attemptLog ? ", with its attempt log" : ""}): ${r.perSec}/s over ${r.deliveries} queued jobs; CPU µs/delivery ${JSON.stringify(cpuMicrosPerDelivery)}`,
     );
     return r;
   } finally {

@@ -27,6 +27,8 @@ export interface Sizes {
   oldDeliveries: number;
   /** Queued deliveries (fan-out 10) for the peer phase: Hookgate's dispatcher alone vs graphile-worker. */
   peerDeliveries: number;
+  /** Rounds of the peer phase (Hookgate and the peer alternating); the ratio is their median. */
+  peerRounds: number;
 }
 
 export interface Setup {
@@ -56,7 +58,7 @@ export const TYPES = {
   dead: "bench.backlog",
 };
 
-const log = (msg: string) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${msg}`);
+export const log = (msg: string) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${msg}`);
 
 export async function waitForReceipts(
   receiver: RpcClient,
@@ -164,52 +166,6 @@ export async function ceiling(ceilingRpc: RpcClient, receiverOrigin: string, siz
     `ceiling: ${Math.round(r.perSec)} signed POSTs/s (${r.requests} in ${Math.round(r.elapsedMs)} ms, ${r.errors} errors, ${r.bodyBytes}-byte body)`,
   );
   return r;
-}
-
-/**
- * Sustained end-to-end deliveries/s: publish `deliveries / 10` events of a type with 10 endpoints through the
- * API (16 concurrent publishers), and time from the first publish until the receiver holds every delivery.
- */
-export async function throughput(gql: Gql, receiver: RpcClient, deliveries: number, label: string) {
-  const fanout = 10;
-  const events = Math.ceil(deliveries / fanout);
-  const total = events * fanout;
-  await receiver.call("reset");
-  const t0 = nowMs();
-  let published = 0;
-  await pooled(events, 16, async (i) => {
-    const r = await publish(gql, TYPES.tp, samplePayload(i, Date.now()));
-    if (r.deliveryCount !== fanout) throw new Error(`expected ${fanout} deliveries, got ${r.deliveryCount}`);
-    published++;
-  });
-  const publishMs = nowMs() - t0;
-  const atPublishEnd = await receiver.call<ReceiverStats>("stats");
-  const timeoutMs = Math.max(120_000, total / 50);
-  const s = await waitForReceipts(receiver, total, timeoutMs);
-  const elapsedMs = (s.complete ? s.lastAt : nowMs()) - t0;
-  const perSec = (s.unique / elapsedMs) * 1000;
-  // Steady state: the median of the whole seconds between the first and last receipt.
-  const inner = s.perSecond.slice(1, -1).map(([, n]) => n);
-  const steady = inner.length >= 3 ? median(inner) : null;
-  // Once publishing is over, what is left is the dispatcher draining the backlog on its own.
-  const left = s.unique - atPublishEnd.unique;
-  const drainMs = s.lastAt - (t0 + publishMs);
-  const drainPerSec = left >= 1000 && drainMs > 500 ? (left / drainMs) * 1000 : null;
-  log(
-    `${label}: ${Math.round(perSec)} deliveries/s (${s.unique}/${total} in ${Math.round(elapsedMs)} ms; publishing ${published} events took ${Math.round(publishMs)} ms; steady ${steady ?? "n/a"}/s; after publishing ${drainPerSec ? Math.round(drainPerSec) : "n/a"}/s for the last ${left}; ${s.duplicates} duplicates)${s.complete ? "" : " INCOMPLETE"}`,
-  );
-  return {
-    perSec,
-    deliveries: s.unique,
-    expected: total,
-    complete: s.complete,
-    elapsedMs,
-    publishMs,
-    steadyPerSec: steady,
-    drainAfterPublishPerSec: drainPerSec,
-    backlogAtPublishEnd: left,
-    duplicates: s.duplicates,
-  };
 }
 
 /**

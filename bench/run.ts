@@ -5,133 +5,27 @@
  * settings, durable database) as separate processes, measures the yardstick and Hookgate against it, prints a
  * table and writes bench/results/latest.json (and latest-<db>[-quick].json). See bench/README.md.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import * as E from "./end-to-end.js";
 import { cpuMeter } from "./lib/cpu.js";
 import { Gql } from "./lib/gql.js";
 import { type HookgateProcess, memoryOf, newSecrets, spawnHookgate, startHookgate } from "./lib/hookgate.js";
+import { statementMeter } from "./lib/pg-stats.js";
 import { type Child, spawnNode, stopAll } from "./lib/procs.js";
 import { nowMs, RpcClient } from "./lib/rpc.js";
 import { round, sleep } from "./lib/stats.js";
+import { type Phase, parseBenchArgs } from "./options.js";
 import { peerPhase } from "./peer-phase.js";
 import * as P from "./phases.js";
 import { type BenchPostgres, freePort, startBenchPostgres } from "./postgres.js";
-import { summarise } from "./profile-summary.js";
+import { logCpu, logStatements, metricMb, newResult, printProfiles, printTable } from "./report.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-
-const PHASES = [
-  "ceiling",
-  "throughput",
-  "peer",
-  "latency",
-  "fanout",
-  "api",
-  "subscriptions",
-  "growth",
-  "memory",
-] as const;
-type Phase = (typeof PHASES)[number];
-
-const { values: args } = parseArgs({
-  options: {
-    db: { type: "string", default: "pglite" },
-    quick: { type: "boolean", default: false },
-    only: { type: "string" },
-    rate: { type: "string" },
-    profile: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (args.help) {
-  console.log(
-    `npm run bench -- [--db pglite|postgres] [--quick] [--only ${PHASES.join(",")}] [--rate EVENTS_PER_SEC]`,
-  );
-  process.exit(0);
-}
-if (args.db !== "pglite" && args.db !== "postgres") {
-  console.error(`--db must be pglite or postgres (got ${args.db})`);
-  process.exit(2);
-}
-const dbKind = args.db as "pglite" | "postgres";
-const quick = Boolean(args.quick);
-const only = new Set<Phase>(
-  args.only ? (args.only.split(",").map((s) => s.trim()) as Phase[]) : (PHASES as readonly Phase[]),
-);
-for (const p of only) {
-  if (!PHASES.includes(p)) {
-    console.error(`--only: unknown phase ${p} (phases: ${PHASES.join(", ")})`);
-    process.exit(2);
-  }
-}
-
-const sizes: P.Sizes = quick
-  ? {
-      ceilingMs: 2500,
-      throughputDeliveries: 3000,
-      latencyRate: 500,
-      latencyMs: 2500,
-      fanoutEndpoints: 250,
-      fanoutReps: 3,
-      apiMs: 2500,
-      listRequests: 200,
-      subscribers: 200,
-      subscriptionEvents: 5,
-      backlog: 50_000,
-      backlogSampleMs: 4000,
-      oldDeliveries: 0,
-      peerDeliveries: 3000,
-    }
-  : {
-      ceilingMs: 10_000,
-      throughputDeliveries: 50_000,
-      latencyRate: 500,
-      latencyMs: 20_000,
-      fanoutEndpoints: 1000,
-      fanoutReps: 11,
-      apiMs: 15_000,
-      listRequests: 1000,
-      subscribers: 1000,
-      subscriptionEvents: 20,
-      backlog: 1_000_000,
-      backlogSampleMs: 30_000,
-      oldDeliveries: 1_000_000,
-      peerDeliveries: 20_000,
-    };
-if (args.rate) sizes.latencyRate = Number(args.rate);
-
-function gitCommit(): string | null {
-  try {
-    const sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync(
-      "git",
-      ["status", "--porcelain", "--untracked-files=no", "--", "src", "bin", "prisma"],
-      {
-        cwd: root,
-        encoding: "utf8",
-      },
-    ).trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return null;
-  }
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? "unknown",
-    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
-  };
-}
+const args = parseBenchArgs();
+const { dbKind, quick, only, sizes } = args;
 
 async function main() {
   const started = Date.now();
@@ -140,47 +34,8 @@ async function main() {
   mkdirSync(logDir);
   const profileDir = path.join(root, "bench/results/profiles");
   console.log(`Hookgate benchmark: db=${dbKind}${quick ? " (quick)" : ""}; logs in ${logDir}`);
-  const errors: Record<string, string> = {};
-  const details: Record<string, unknown> = {};
-  const result = {
-    machine: machine(),
-    db: dbKind,
-    commit: gitCommit(),
-    quick,
-    startedAt: new Date(started).toISOString(),
-    durationSec: 0 as number,
-    ceilingPerSec: null as number | null,
-    throughput: {
-      perSec: null as number | null,
-      ratioToCeiling: null as number | null,
-      deliveries: null as number | null,
-    },
-    latencyMs: {
-      p50: null as number | null,
-      p95: null as number | null,
-      p99: null as number | null,
-      offeredPerSec: null as number | null,
-    },
-    fanout: { endpoints: null as number | null, commitMsP50: null as number | null },
-    api: { publishPerSec: null as number | null, listP99Ms: null as number | null },
-    subscriptions: { subscribers: null as number | null, p99Ms: null as number | null },
-    memory: { backlog: null as number | null, peakRssMb: null as number | null },
-    /** graphile-worker sender on the same queued backlog; ratio = Hookgate's dispatcher alone / peer. */
-    peer: { perSec: null as number | null, ratio: null as number | null },
-    dispatcher: {
-      perSec: null as number | null,
-      ratioToCeiling: null as number | null,
-      firstDeliveryMs: null as number | null,
-    },
-    growth: {
-      emptyPerSec: null as number | null,
-      fullPerSec: null as number | null,
-      oldDeliveries: null as number | null,
-    },
-    details,
-    errors,
-  };
-
+  const result = newResult(root, dbKind, quick, started);
+  const { details, errors } = result;
   // For --profile: when each phase ran, in ms since the current Hookgate process was spawned.
   const windows: { hookgate: number; phase: string; fromMs: number; toMs: number }[] = [];
   let spawnedAt = 0;
@@ -297,22 +152,33 @@ async function main() {
     // The 1,000 fan-out endpoints only when that phase runs (they also count in endpoints' totalCount).
     const s = await P.setup(gql, receiverOrigin, deadOrigin, only.has("fanout") ? sizes.fanoutEndpoints : 0);
 
-    // 2. Throughput on the (nearly) empty database; also growth.emptyPerSec.
+    // 2. End to end on the (nearly) empty database, one event per publishEvent (also growth.emptyPerSec),
+    // then the same workload through publishEvents.
     const warmup = async () => {
-      await P.throughput(gql!, receiver, Math.min(2000, sizes.throughputDeliveries / 10), "warm-up");
+      await E.throughput(gql!, receiver, Math.min(2000, sizes.throughputDeliveries / 10), "warm-up");
     };
-    const tp = await phase("throughput", async () => {
-      await warmup();
+    const endToEnd = async (
+      name: "throughput" | "batch",
+      run: (deliveries: number, label: string) => Promise<E.EndToEndResult>,
+    ) => {
+      await run(Math.min(2000, sizes.throughputDeliveries / 10), `${name} warm-up`);
+      const stmts = await statementMeter(pgInfo?.url);
       const cpu = cpuMeter(cpuGroups());
-      const r = await P.throughput(gql!, receiver, sizes.throughputDeliveries, "throughput");
+      const r = await run(sizes.throughputDeliveries, name);
       const cpuMicrosPerDelivery = cpu.perUnit(r.deliveries);
-      details.throughput = { ...r, cpuMicrosPerDelivery };
-      logCpu("throughput", "delivery", cpuMicrosPerDelivery);
-      result.throughput.perSec = round(r.perSec, 0);
-      result.throughput.deliveries = r.deliveries;
-      if (result.ceilingPerSec) result.throughput.ratioToCeiling = round(r.perSec / result.ceilingPerSec, 3);
+      const statements = await stmts.read(r.deliveries);
+      details[name] = { ...r, cpuMicrosPerDelivery, statements };
+      logCpu(name, "delivery", cpuMicrosPerDelivery);
+      logStatements(name, statements);
+      result[name].perSec = round(r.perSec, 0);
+      result[name].deliveries = r.deliveries;
+      if (result.ceilingPerSec) result[name].ratioToCeiling = round(r.perSec / result.ceilingPerSec, 3);
       return r;
-    });
+    };
+    const tp = await phase("throughput", () =>
+      endToEnd("throughput", (n, label) => E.throughput(gql!, receiver, n, label)),
+    );
+    await phase("batch", () => endToEnd("batch", (n, label) => E.batch(gql!, receiver, n, label)));
 
     await phase("latency", async () => {
       const r = await P.latency(gql!, receiver, sizes.latencyRate, sizes.latencyMs);
@@ -376,6 +242,7 @@ async function main() {
           receiverOrigin,
           pg: pgInfo,
           deliveries: sizes.peerDeliveries,
+          rounds: sizes.peerRounds,
           seedBacklog: (count, tag) =>
             seed({ kind: "backlog", count, endpointIds: s.tp, eventType: P.TYPES.tp, tag }),
           spawnHookgate: (serveArgs) =>
@@ -392,14 +259,19 @@ async function main() {
             ),
         });
         details.peer = r;
-        result.peer = { perSec: r.peer.perSec, ratio: r.ratio };
+        result.peer = {
+          perSec: r.peer.perSec,
+          ratio: r.ratio,
+          withLogPerSec: r.peerWithLog.perSec,
+          ratioWithLog: r.ratioWithLog,
+        };
         result.dispatcher = {
           perSec: r.dispatcher.perSec,
           ratioToCeiling:
             r.dispatcher.perSec && result.ceilingPerSec
               ? round(r.dispatcher.perSec / result.ceilingPerSec, 3)
               : null,
-          firstDeliveryMs: r.dispatcher.firstDeliveryMs,
+          firstDeliveryMs: r.firstDeliveryMs,
         };
       });
     }
@@ -438,7 +310,7 @@ async function main() {
         );
         gql = new Gql(hg.origin, hg.adminKey, 16);
         await warmup();
-        const r = await P.throughput(
+        const r = await E.throughput(
           gql,
           receiver,
           sizes.throughputDeliveries,
@@ -553,138 +425,6 @@ async function main() {
   }
 }
 
-function metricMb(metrics: string, name: string): number | null {
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+([\\d.e+]+)$`, "m").exec(metrics);
-  return m ? round(Number(m[1]) / 1024 ** 2) : null;
-}
-
-function printProfiles(
-  dir: string,
-  windows: { hookgate: number; phase: string; fromMs: number; toMs: number }[],
-) {
-  if (!existsSync(dir)) return;
-  for (const sub of readdirSync(dir).sort()) {
-    const n = Number(sub.replace("hookgate-", ""));
-    // The main thread's profile is the first one written (worker threads get higher numbers).
-    const files = readdirSync(path.join(dir, sub))
-      .filter((f) => f.endsWith(".cpuprofile"))
-      .sort();
-    if (files.length === 0) continue;
-    const file = path.join(dir, sub, files[0]);
-    const parts = [summarise(file, { top: 25 })];
-    for (const w of windows.filter((x) => x.hookgate === n)) {
-      parts.push(summarise(file, { top: 25, fromMs: w.fromMs, toMs: w.toMs, label: w.phase }));
-    }
-    const text = parts.join("\n\n");
-    writeFileSync(`${file}.txt`, `${text}\n`);
-    console.log(`\n${text}`);
-  }
-}
-
-function printTable(r: any) {
-  const pg = r.db === "postgres";
-  const rows: [string, string, string, boolean | null][] = [];
-  const v = (x: number | null, unit = "") => (x === null || x === undefined ? "—" : `${x}${unit}`);
-  const check = (x: number | null, ok: (x: number) => boolean) =>
-    x === null || x === undefined ? null : ok(x);
-  rows.push(["ceiling (signed POSTs/s, plain Node)", v(r.ceilingPerSec), "yardstick", null]);
-  rows.push([
-    `throughput (deliveries/s, ${v(r.throughput.deliveries)} deliveries)`,
-    `${v(r.throughput.perSec)} (${v(r.throughput.ratioToCeiling, "× ceiling")})`,
-    pg ? "≥ 0.5 × ceiling" : "≥ 0.15 × ceiling",
-    check(r.throughput.ratioToCeiling, (x) => x >= (pg ? 0.5 : 0.15)),
-  ]);
-  if (r.peer?.perSec) {
-    rows.push([
-      `peer: graphile-worker 0.17 sender (${v(r.details?.peer?.deliveries)} queued, deliveries/s)`,
-      v(r.peer.perSec),
-      "(yardstick)",
-      null,
-    ]);
-  }
-  if (r.dispatcher?.perSec) {
-    rows.push([
-      "dispatcher alone, same queued backlog (deliveries/s)",
-      `${v(r.dispatcher.perSec)} (${v(r.peer?.ratio, "× peer")}, ${v(r.dispatcher.ratioToCeiling, "× ceiling")})`,
-      "≥ 1.0 × peer, ≥ 0.5 × ceiling (PG)",
-      pg ? check(r.peer?.ratio, (x) => x >= 1 && (r.dispatcher.ratioToCeiling ?? 0) >= 0.5) : null,
-    ]);
-    rows.push([
-      "dispatcher spawn → first delivery",
-      v(r.dispatcher.firstDeliveryMs, " ms"),
-      "≤ 500 ms",
-      check(r.dispatcher.firstDeliveryMs, (x) => x <= 500),
-    ]);
-  }
-  if (r.details?.dispatchOnly?.perSec) {
-    rows.push([
-      "dispatcher alone (pre-seeded due deliveries/s)",
-      v(r.details.dispatchOnly.perSec),
-      "(information)",
-      null,
-    ]);
-  }
-  rows.push([
-    `latency commit→receipt @${v(r.latencyMs.offeredPerSec)}/s p50/p95/p99`,
-    `${v(r.latencyMs.p50)} / ${v(r.latencyMs.p95)} / ${v(r.latencyMs.p99)} ms`,
-    "p50 ≤ 10, p99 ≤ 50 ms (PG)",
-    check(r.latencyMs.p50, (p50) => p50 <= 10 && r.latencyMs.p99 <= 50),
-  ]);
-  rows.push([
-    `fan-out ${v(r.fanout.endpoints)} endpoints: publish→commit p50`,
-    v(r.fanout.commitMsP50, " ms"),
-    "≤ 150 ms",
-    check(r.fanout.commitMsP50, (x) => x <= 150),
-  ]);
-  rows.push([
-    "publishEvent/s (32 clients)",
-    v(r.api.publishPerSec),
-    "≥ 2,000/s (PG)",
-    check(r.api.publishPerSec, (x) => x >= 2000),
-  ]);
-  rows.push([
-    "endpoints(first:100) p99",
-    v(r.api.listP99Ms, " ms"),
-    "≤ 25 ms",
-    check(r.api.listP99Ms, (x) => x <= 25),
-  ]);
-  rows.push([
-    `subscriptions: ${v(r.subscriptions.subscribers)} subscribers p99`,
-    v(r.subscriptions.p99Ms, " ms"),
-    "≤ 100 ms",
-    check(r.subscriptions.p99Ms, (x) => x <= 100),
-  ]);
-  rows.push([
-    `peak RSS, ${v(r.memory.backlog)} deliveries backlog`,
-    v(r.memory.peakRssMb, " MB"),
-    "≤ 400 MB",
-    check(r.memory.peakRssMb, (x) => x <= 400),
-  ]);
-  const ratio =
-    r.growth.emptyPerSec && r.growth.fullPerSec ? r.growth.fullPerSec / r.growth.emptyPerSec : null;
-  rows.push([
-    `growth: deliveries/s empty vs ${v(r.growth.oldDeliveries)} old`,
-    `${v(r.growth.emptyPerSec)} vs ${v(r.growth.fullPerSec)}${ratio ? ` (${ratio.toFixed(2)}×)` : ""}`,
-    "full ≥ 0.8 × empty",
-    check(ratio, (x) => x >= 0.8),
-  ]);
-  const w0 = Math.max(...rows.map((x) => x[0].length));
-  const w1 = Math.max(...rows.map((x) => x[1].length));
-  const w2 = Math.max(...rows.map((x) => x[2].length));
-  console.log(
-    `\nHookgate benchmark — db=${r.db}${r.quick ? " (quick)" : ""}, commit ${r.commit}, ${r.machine.cpus} CPUs, ${r.durationSec} s`,
-  );
-  console.log(`${"metric".padEnd(w0)}  ${"result".padEnd(w1)}  ${"target".padEnd(w2)}  ok`);
-  console.log(`${"-".repeat(w0)}  ${"-".repeat(w1)}  ${"-".repeat(w2)}  --`);
-  for (const [a, b, c, ok] of rows) {
-    console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c.padEnd(w2)}  ${ok === null ? "" : ok ? "yes" : "NO"}`);
-  }
-  const errs = Object.keys(r.errors);
-  if (errs.length)
-    console.log(`\nfailed phases: ${errs.join(", ")} (see "errors" in bench/results/latest.json)`);
-  console.log("\nwritten: bench/results/latest.json");
-}
-
 main().then(
   () => process.exit(0),
   async (err) => {
@@ -693,10 +433,3 @@ main().then(
     process.exit(1);
   },
 );
-
-function logCpu(phase: string, unit: string, perUnit: Record<string, number | null>): void {
-  const parts = Object.entries(perUnit).map(([k, v]) => `${k} ${v ?? "n/a"}`);
-  const known = Object.values(perUnit).filter((v): v is number => v !== null);
-  const total = known.reduce((a, b) => a + b, 0);
-  console.log(`  ${phase}: CPU µs per ${unit}: ${parts.join(", ")}; total ${total}`);
-}

@@ -20,10 +20,12 @@ export type SignalQuery = (sql: string, params: unknown[], prepareAs?: string) =
 /** Signals per statement: far below PostgreSQL's 8 GB notification queue, big enough to amortise. */
 export const SIGNAL_BATCH_MAX = 500;
 
+// The batch goes as one json array of [channel, payload] pairs: JSON.stringify is native, where a text[]
+// parameter has every element escaped by the pg client in JavaScript (1.5% of a busy dispatcher's time).
 const SEND_SQL = `
-SELECT count(pg_notify(s.channel, s.payload))::int AS sent, max(c.setting) AS synchronous_commit
+SELECT count(pg_notify(s.pair->>0, s.pair->>1))::int AS sent, max(c.setting) AS synchronous_commit
   FROM (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS c,
-       unnest($1::text[], $2::text[]) AS s(channel, payload)`;
+       json_array_elements($1::json) AS s(pair)`;
 
 export class SignalSender {
   private queue: [channel: string, payload: string][] = [];
@@ -60,11 +62,7 @@ export class SignalSender {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, SIGNAL_BATCH_MAX);
         try {
-          await this.query(
-            SEND_SQL,
-            [batch.map((s) => s[0]), batch.map((s) => s[1])],
-            "hookgate_send_signals",
-          );
+          await this.query(SEND_SQL, [JSON.stringify(batch)], "hookgate_send_signals");
         } catch (err) {
           // Lost signals cost latency, not data (see above); the caller logs.
           this.onError(err as Error);

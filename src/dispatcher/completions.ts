@@ -119,22 +119,23 @@ export class CompletionWriter {
   }
 
   private async writeBatch(batch: Outcome[], health: Map<string, Health>): Promise<void> {
-    const attempt = (items: Outcome[], h: Map<string, Health>) =>
-      retryTransient(
-        () =>
-          completeBatch(
-            this.app.db,
-            items.map((o) => o.completion),
-            h,
-            this.disableAfterMs,
-          ),
-        { retries: 4, minTimeout: 50, maxTimeout: 2000 },
-        this.hooks.crashed,
+    // `sent`: these outcomes went to the database before, so that write may have committed unheard.
+    const write = (items: Outcome[], h: Map<string, Health>, sent: boolean) => {
+      let tries = sent ? 1 : 0;
+      const once = () =>
+        completeBatch(
+          this.app.db,
+          items.map((o) => o.completion),
+          h,
+          this.disableAfterMs,
+          { retry: tries++ > 0 },
+        );
+      return this.outlastOutage(items, () =>
+        retryTransient(once, { retries: 4, minTimeout: 50, maxTimeout: 2000 }, this.hooks.crashed),
       );
-    const write = (items: Outcome[], h: Map<string, Health>) =>
-      this.outlastOutage(items, () => attempt(items, h));
+    };
     try {
-      const res = await write(batch, health);
+      const res = await write(batch, health, false);
       this.afterWrite(batch, res.updated, res.disabled);
     } catch (err) {
       if (batch.length === 1) {
@@ -150,7 +151,7 @@ export class CompletionWriter {
           const h = new Map<string, Health>();
           const eh = health.get(c.endpoint_id);
           if (eh && c.attempted) h.set(c.endpoint_id, eh);
-          const res = await write([o], h);
+          const res = await write([o], h, true);
           this.afterWrite([o], res.updated, res.disabled);
         } catch (e) {
           this.log.error({ err: e, delivery: c.id }, "recording a delivery outcome failed");

@@ -178,7 +178,10 @@ class WebhookAttempt implements Dispatcher.DispatchHandler, Sending {
   private text(): string {
     if (this.bytes === 0) return "";
     const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.bytes);
-    return sanitizeText(buf.toString("utf8"));
+    // Decoding UTF-8 replaces malformed bytes (encoded surrogates included) with U+FFFD, so only NUL is left
+    // for PostgreSQL to refuse: no surrogate scan per response.
+    const text = buf.toString("utf8");
+    return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
   }
 
   private elapsed(): number {

@@ -194,14 +194,22 @@ export type Health = "ok" | "fail" | "gone";
  *
  * Health writes are skipped when they would change nothing, so steady successful traffic never writes
  * the endpoint row (it would otherwise be the hottest row in the database).
+ *
+ * PLAN: the batch's deliveries are found by key (`id = ANY(ARRAY(...))`, index probes), read once
+ * (`cur`) for the attempt insert and for `again`. Joined against the batch as a set, PostgreSQL priced
+ * a scan of the whole table below a hundred probes while it held some thousands of rows, and scanned it
+ * three times per batch (test/db/completion-plan.test.ts counts the scans). The batch arrives as json,
+ * not jsonb: json_to_recordset reads the text once, without building a jsonb value first.
  */
 const COMPLETE_SQL = `
 WITH x AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+  SELECT * FROM json_to_recordset($1::json) AS x(
     id text, lock text, status text, delay_ms bigint, attempted boolean,
     attempt_id text, attempt_number int, url text, att_status text, trigger text,
     req_headers jsonb, resp_code int, resp_body text, duration_ms int, error text,
     endpoint_id text)
+), cur AS MATERIALIZED (
+  SELECT id, locked_by FROM deliveries WHERE id = ANY(ARRAY(SELECT id FROM x))
 ), upd AS (
   UPDATE deliveries d SET
     status = x.status::delivery_status,
@@ -215,7 +223,7 @@ WITH x AS (
     trigger = CASE WHEN x.attempted THEN 'SCHEDULED'::attempt_trigger ELSE d.trigger END,
     target_url = CASE WHEN x.attempted THEN NULL ELSE d.target_url END,
     updated_at = now()
-  FROM x WHERE d.id = x.id AND d.locked_by = x.lock
+  FROM x WHERE d.id = ANY(ARRAY(SELECT id FROM x)) AND d.id = x.id AND d.locked_by = x.lock
   RETURNING d.id
 ), att AS (
   INSERT INTO attempts (id, delivery_id, endpoint_id, attempt_number, url, status, trigger,
@@ -224,16 +232,17 @@ WITH x AS (
   SELECT x.attempt_id, x.id, x.endpoint_id, x.attempt_number, x.url, x.att_status::attempt_status,
          x.trigger::attempt_trigger, x.req_headers, NULL, x.resp_code, x.resp_body, x.duration_ms,
          x.error, now()
-  FROM x
-  WHERE x.attempt_id IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries dd WHERE dd.id = x.id)
+  FROM x JOIN cur ON cur.id = x.id
+  WHERE x.attempt_id IS NOT NULL
   ON CONFLICT (id) DO NOTHING
   RETURNING 1
 ), again AS (
   -- A retry of a write that committed although its caller never heard so (the connection died after
   -- COMMIT): the attempt row is there already (this statement's snapshot predates its own insert), so
-  -- the delivery was updated by that write. It counts as updated, so its signal still goes out.
-  SELECT x.id FROM x JOIN attempts a ON a.id = x.attempt_id JOIN deliveries d ON d.id = x.id
-  WHERE d.locked_by IS NULL
+  -- the delivery was updated by that write. It counts as updated, so its signal still goes out. $4 holds
+  -- the attempt ids of a write being tried again, and is empty on the first try (nothing to look up).
+  SELECT x.id FROM x JOIN cur ON cur.id = x.id
+  WHERE cur.locked_by IS NULL AND x.attempt_id IN (SELECT a.id FROM attempts a WHERE a.id = ANY($4::text[]))
 ), h AS (
   SELECT e.id, h.health,
          CASE WHEN e.status <> 'ENABLED' THEN NULL
@@ -270,11 +279,14 @@ export async function completeBatch(
   completions: Completion[],
   health: Map<string, Health>,
   disableAfterMs: number,
+  opts: { retry?: boolean } = {},
 ): Promise<CompleteResult> {
   const healthRows = [...health].map(([endpoint_id, h]) => ({ endpoint_id, health: h }));
+  // Only a write sent before may have committed unheard: only then are its attempts looked up (`again`).
+  const sentBefore = opts.retry ? completions.flatMap((c) => (c.attempt_id ? [c.attempt_id] : [])) : [];
   const rows = await db.query<{ id: string; disabled: { id: string; disable: string }[] | null }>(
     COMPLETE_SQL,
-    [JSON.stringify(completions), disableAfterMs, JSON.stringify(healthRows)],
+    [JSON.stringify(completions), disableAfterMs, JSON.stringify(healthRows), sentBefore],
     "hookgate_complete_batch",
   );
   // `disabled` is the same scalar subquery on every row; an empty result means no delivery was updated,

@@ -4,7 +4,7 @@ import type { Actor, App } from "./app.js";
 import { type EndpointRef, requireLiveEndpoint } from "./endpoint-refs.js";
 import { ConflictError, FieldErrors, NotFoundError, ValidationError } from "./errors.js";
 import { eventTypeNameProblem, findVisibleEventType } from "./event-types.js";
-import { insertEventWithDeliveries } from "./events.js";
+import { insertEventWithDeliveries } from "./event-writes.js";
 import { hasPrefix } from "./ids.js";
 import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "./signals.js";
 import { visibleTenants } from "./tenants.js";

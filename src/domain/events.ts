@@ -1,13 +1,27 @@
 import { isDeepStrictEqual } from "node:util";
 import type { ErrorObject } from "ajv";
-import type { Event, EventType, Tenant } from "../generated/prisma/client.js";
+import type { Event } from "../generated/prisma/client.js";
 import type { Actor, App } from "./app.js";
-import { eventFilterCandidates } from "./endpoints.js";
 import { ConflictError, FieldErrors, ValidationError } from "./errors.js";
+import {
+  batchTargets,
+  cachedTargets,
+  forgetTargets,
+  type PublishTargets,
+  publishTargets,
+  type TargetsLookup,
+  targetsScope,
+} from "./event-targets.js";
 import { compileEventTypeSchema } from "./event-types.js";
-import { newId } from "./ids.js";
-import { DELIVERY_UPDATES_CHANNEL, encodeDeliveryUpdate, WAKE_CHANNEL } from "./signals.js";
-import { ancestorIds, resolveTenantRef } from "./tenants.js";
+import {
+  announce,
+  countPublished,
+  type InsertEventInput,
+  writeCheckedEvent,
+  writeEvent,
+  writeEvents,
+} from "./event-writes.js";
+import { resolveTenantRef } from "./tenants.js";
 
 export const IDEMPOTENCY_KEY_MAX = 255;
 /** More schema errors than this are summarised: nobody reads the 500th. */
@@ -42,17 +56,26 @@ export async function publishEvent(
   actor: Actor,
   input: PublishEventInput,
 ): Promise<PublishEventResult> {
-  for (let attempt = 0; ; attempt++) {
-    const prepared = await preparePublish(app, actor, input);
+  const targets = cachedTargets(app);
+  for (let conflicts = 0; ; ) {
+    const prepared = await preparePublish(app, actor, input, "input", targets);
     if (prepared.kind === "existing") return prepared.result;
-    const row = await writeEvent(app.db.query.bind(app.db), prepared.write, "hookgate_insert_event");
+    const { write } = prepared;
+    const row = write.check
+      ? await writeCheckedEvent(app, { ...write, check: write.check })
+      : await writeEvent(app.db.query.bind(app.db), write, "hookgate_insert_event");
+    // The cached targets changed meanwhile: nothing was written; again from a fresh read (not cached).
+    if (row === "stale") {
+      forgetTargets(app, write.tenantId, write.type);
+      continue;
+    }
     // Lost a race for the idempotency key: the winner's event is there now (compared on the next turn).
     if (!row) {
-      if (attempt === 0) continue;
+      if (conflicts++ === 0) continue;
       throw new Error("idempotency key conflict, but the original event is not visible");
     }
     countPublished(app, row);
-    return announce(app, prepared.write, row);
+    return announce(app, write, row);
   }
 }
 
@@ -66,7 +89,8 @@ export interface PublishEventsItem extends PublishEventResult {
 
 /**
  * Publishes up to PUBLISH_BATCH_MAX events in ONE transaction: every event is validated first (all
- * problems are reported together, with paths input.events.<i>...), then all are written or none is.
+ * problems are reported together, with paths input.events.<i>...), then all are written or none is, in
+ * one statement (writeEvents). The endpoints of each (tenant, type) are read once per batch.
  * The result has one item per input, in order. Repeated idempotency keys (earlier or within the batch)
  * follow publishEvent's rule.
  */
@@ -84,9 +108,10 @@ export async function publishEvents(
   for (let attempt = 0; ; attempt++) {
     const errors = new FieldErrors();
     const prepared: (Prepared | null)[] = [];
+    const targets = batchTargets(app);
     for (const [i, input] of inputs.entries()) {
       try {
-        prepared.push(await preparePublish(app, actor, input, `input.events.${i}`));
+        prepared.push(await preparePublish(app, actor, input, `input.events.${i}`, targets));
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         for (const e of err.fieldErrors) errors.add(e.path, e.message);
@@ -108,26 +133,15 @@ export async function publishEvents(
         );
       }
     });
-    const written = await app.db.withConnection(async (query) => {
-      await query("BEGIN");
-      try {
-        const rows = new Map<number, WrittenRow>();
-        for (const [i, p] of items.entries()) {
-          if (p.kind !== "new" || !isFirstOfKey(firstOfKey, p, i)) continue;
-          const row = await writeEvent(query, p.write);
-          if (!row) {
-            await query("ROLLBACK");
-            return null;
-          }
-          rows.set(i, row);
-        }
-        await query("COMMIT");
-        return rows;
-      } catch (err) {
-        await query("ROLLBACK").catch(() => {});
-        throw err;
-      }
-    });
+    const writes: InsertEventInput[] = [];
+    const writeIndex: number[] = [];
+    for (const [i, p] of items.entries()) {
+      if (p.kind !== "new" || !isFirstOfKey(firstOfKey, p, i)) continue;
+      writes.push(p.write);
+      writeIndex.push(i);
+    }
+    const rows = writes.length > 0 ? await writeEvents(app, writes) : [];
+    const written = rows && new Map(rows.map((row, k) => [writeIndex[k]!, row]));
     if (!written) {
       if (attempt === 0) continue;
       throw new Error("idempotency key conflict, but the original event is not visible");
@@ -174,6 +188,7 @@ async function preparePublish(
   actor: Actor,
   input: PublishEventInput,
   prefix = "input",
+  targets: TargetsLookup = (tenant, type) => publishTargets(app, tenant, type),
 ): Promise<Prepared> {
   const errors = new FieldErrors();
   const key = input.idempotencyKey ?? null;
@@ -206,21 +221,15 @@ async function preparePublish(
     }
   }
 
-  const { eventType, endpointIds: targets } = await publishTargets(app, tenant, input.type);
-  if (!eventType) throw ValidationError.field(`${prefix}.type`, `Unknown event type "${input.type}"`);
-  if (eventType.deprecated) {
-    throw ValidationError.field(`${prefix}.type`, `The event type "${input.type}" is deprecated`);
+  let found = await targets(tenant, input.type);
+  let refusal = typeRefusal(found, input, prefix);
+  // A refusal is never based on a cached answer alone: the type may have changed since.
+  if (refusal && found.cached) {
+    found = await targets(tenant, input.type, { fresh: true });
+    refusal = typeRefusal(found, input, prefix);
   }
-  let validate: ReturnType<typeof compileEventTypeSchema>;
-  try {
-    validate = compileEventTypeSchema(eventType);
-  } catch (err) {
-    throw ValidationError.field(
-      `${prefix}.type`,
-      `The event type's JSON Schema cannot be used: ${(err as Error).message}`,
-    );
-  }
-  if (validate && !validate(input.payload)) throw payloadSchemaError(validate.errors ?? [], prefix);
+  if (refusal) throw refusal;
+  const { endpointIds, cached } = found;
   return {
     kind: "new",
     payload: input.payload,
@@ -231,9 +240,34 @@ async function preparePublish(
       idempotencyKey: key,
       test: false,
       trigger: "SCHEDULED",
-      endpointIds: targets,
+      endpointIds,
+      ...(cached ? { check: { cached, scope: targetsScope(tenant, input.type) } } : {}),
     },
   };
+}
+
+/** Why the event type of `found` refuses this publish (unknown, deprecated, payload schema), or null. */
+function typeRefusal(
+  found: PublishTargets,
+  input: PublishEventInput,
+  prefix: string,
+): ValidationError | null {
+  const { eventType } = found;
+  if (!eventType) return ValidationError.field(`${prefix}.type`, `Unknown event type "${input.type}"`);
+  if (eventType.deprecated) {
+    return ValidationError.field(`${prefix}.type`, `The event type "${input.type}" is deprecated`);
+  }
+  let validate: ReturnType<typeof compileEventTypeSchema>;
+  try {
+    validate = compileEventTypeSchema(eventType);
+  } catch (err) {
+    return ValidationError.field(
+      `${prefix}.type`,
+      `The event type's JSON Schema cannot be used: ${(err as Error).message}`,
+    );
+  }
+  if (validate && !validate(input.payload)) return payloadSchemaError(validate.errors ?? [], prefix);
+  return null;
 }
 
 /**
@@ -309,167 +343,4 @@ async function findByIdempotencyKey(
   if (!event) return null;
   const deliveryCount = await app.prisma.delivery.count({ where: { eventId: event.id } });
   return { event, deliveryCount };
-}
-
-// The event type a publish names (the nearest tenant's definition wins over an ancestor's) and the endpoints
-// it goes to, read together in one round trip: enabled, not deleted, of the tenant itself or of an ancestor
-// that asked for its children's events (includeChildTenants), whose filter holds the name, "*" or a
-// "prefix.*" of it (array overlap).
-const PUBLISH_TARGETS_SQL = `
-SELECT et.id, et.tenant_id AS "tenantId", et.name, et.description, et.schema, et.deprecated,
-       et.created_at AS "createdAt", et.updated_at AS "updatedAt",
-       ARRAY(SELECT e.id FROM endpoints e
-              WHERE e.status = 'ENABLED' AND e.deleted_at IS NULL AND e.events && $3::text[]
-                AND (e.tenant_id = $4 OR (e.include_child_tenants AND e.tenant_id = ANY($5::text[])))
-              ORDER BY e.id) AS endpoint_ids
-  FROM (SELECT 1) one
-  LEFT JOIN LATERAL (
-    SELECT * FROM event_types WHERE name = $1 AND tenant_id = ANY($2::text[])
-     ORDER BY array_position($2::text[], tenant_id) DESC LIMIT 1
-  ) et ON true`;
-
-/** See PUBLISH_TARGETS_SQL. eventType is null when no visible type has that name. */
-export async function publishTargets(
-  app: App,
-  tenant: Pick<Tenant, "id" | "path">,
-  type: string,
-): Promise<{ eventType: EventType | null; endpointIds: string[] }> {
-  const chain = ancestorIds(tenant.path);
-  const [row] = await app.db.query<EventType & { endpoint_ids: string[] }>(
-    PUBLISH_TARGETS_SQL,
-    [type, chain, eventFilterCandidates(type), tenant.id, chain.filter((id) => id !== tenant.id)],
-    "hookgate_publish_targets",
-  );
-  const { endpoint_ids: endpointIds, ...eventType } = row!;
-  return { eventType: eventType.id ? eventType : null, endpointIds };
-}
-
-export interface InsertEventInput {
-  tenantId: string;
-  type: string;
-  /** Already validated JSON text. */
-  payloadJson: string;
-  idempotencyKey: string | null;
-  test: boolean;
-  trigger: "SCHEDULED" | "TEST";
-  endpointIds: string[];
-}
-
-// One statement: the event and its deliveries. It returns what the signals need (the PENDING update per
-// delivery and the dispatcher wake-up), which are sent after commit (Database.signal: NOTIFY inside the
-// statement would make every publish commit alone, see SignalSender).
-// Deliveries join endpoints so that an endpoint removed since publishTargets() read it is skipped
-// rather than failing the foreign key; the delivery's tenant is the ENDPOINT's (who sees it), which for
-// includeChildTenants is an ancestor of the event's tenant.
-const INSERT_EVENT_SQL = `
-WITH ev AS (
-  INSERT INTO events (id, tenant_id, type, payload, idempotency_key, test, created_at)
-  VALUES ($1, $2, $3, $4::json, $5, $6, now())
-  ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-  RETURNING id, created_at
-), d AS (
-  INSERT INTO deliveries (id, event_id, endpoint_id, tenant_id, event_type, status, attempt_count,
-                          next_attempt_at, trigger, created_at, updated_at)
-  SELECT x.id, ev.id, e.id, e.tenant_id, $3, 'PENDING', 0, now(), $9::attempt_trigger, now(), now()
-  FROM ev, unnest($7::text[], $8::text[]) AS x(id, endpoint_id)
-  JOIN endpoints e ON e.id = x.endpoint_id
-  RETURNING id, endpoint_id, tenant_id
-)
-SELECT ev.id, ev.created_at, c.n AS delivery_count, c.ids, c.endpoint_ids, c.paths
-FROM ev, (SELECT count(*)::int AS n, array_agg(d.id) AS ids, array_agg(d.endpoint_id) AS endpoint_ids,
-                 array_agg(t.path) AS paths
-            FROM d JOIN tenants t ON t.id = d.tenant_id) c`;
-
-type WrittenRow = {
-  id: string;
-  created_at: Date;
-  delivery_count: number;
-  ids: string[] | null;
-  endpoint_ids: string[] | null;
-  paths: string[] | null;
-};
-
-/** Runs INSERT_EVENT_SQL; null when the idempotency key already exists in the tenant (nothing written). */
-async function writeEvent(
-  query: (sql: string, params: unknown[], prepareAs?: string) => Promise<unknown[]>,
-  input: InsertEventInput,
-  prepareAs?: string,
-): Promise<WrittenRow | null> {
-  const rows = (await query(
-    INSERT_EVENT_SQL,
-    [
-      newId("event"),
-      input.tenantId,
-      input.type,
-      input.payloadJson,
-      input.idempotencyKey,
-      input.test,
-      input.endpointIds.map(() => newId("delivery")),
-      input.endpointIds,
-      input.trigger,
-    ],
-    prepareAs,
-  )) as WrittenRow[];
-  return rows[0] ?? null;
-}
-
-function countPublished(app: App, row: WrittenRow): void {
-  app.metrics.eventsPublished.inc();
-  if (row.delivery_count > 0) app.metrics.deliveriesCreated.inc(row.delivery_count);
-}
-
-/** After commit: announces a written event's deliveries (PENDING each, then one wake-up). */
-function announce(
-  app: App,
-  input: InsertEventInput,
-  row: WrittenRow,
-): PublishEventResult & { deliveryIds: string[] } {
-  const ids = row.ids ?? [];
-  for (let i = 0; i < ids.length; i++) {
-    app.db.signal(
-      DELIVERY_UPDATES_CHANNEL,
-      encodeDeliveryUpdate({
-        d: ids[i]!,
-        a: null,
-        t: row.paths![i]!,
-        e: row.endpoint_ids![i]!,
-        y: input.type,
-        s: "PENDING",
-      }),
-    );
-  }
-  if (ids.length > 0) app.db.signal(WAKE_CHANNEL, "");
-  const createdAt = row.created_at instanceof Date ? row.created_at : new Date(row.created_at);
-  return {
-    event: {
-      id: row.id,
-      tenantId: input.tenantId,
-      type: input.type,
-      payload: JSON.parse(input.payloadJson),
-      idempotencyKey: input.idempotencyKey,
-      test: input.test,
-      createdAt,
-    },
-    deliveryCount: row.delivery_count,
-    deliveryIds: ids,
-  };
-}
-
-/**
- * Writes an event and its deliveries (see INSERT_EVENT_SQL) and announces them. Returns null when the
- * idempotency key already exists in the tenant (nothing was written).
- */
-export async function insertEventWithDeliveries(
-  app: App,
-  input: InsertEventInput,
-): Promise<{ id: string; createdAt: Date; deliveryCount: number; deliveryIds: string[] } | null> {
-  const row = await writeEvent(app.db.query.bind(app.db), input, "hookgate_insert_event");
-  if (!row) return null;
-  const done = announce(app, input, row);
-  return {
-    id: row.id,
-    createdAt: done.event.createdAt,
-    deliveryCount: row.delivery_count,
-    deliveryIds: done.deliveryIds,
-  };
 }

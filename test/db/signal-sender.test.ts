@@ -54,7 +54,7 @@ describe(`signals sent after commit (${TEST_DB})`, () => {
   it("splits a large queue into batches of at most SIGNAL_BATCH_MAX", async () => {
     const sizes: number[] = [];
     const sender = new SignalSender(async (_sql, params) => {
-      sizes.push((params[0] as string[]).length);
+      sizes.push((JSON.parse(params[0] as string) as [string, string][]).length);
     });
     for (let i = 0; i < SIGNAL_BATCH_MAX * 2 + 1; i++) sender.send("c", String(i));
     await sender.flush();
@@ -71,7 +71,7 @@ describe(`signals sent after commit (${TEST_DB})`, () => {
           fail = false;
           throw new Error("connection lost");
         }
-        sent.push(params[1] as string[]);
+        sent.push((JSON.parse(params[0] as string) as [string, string][]).map((p) => p[1]));
       },
       (err) => errors.push(err),
     );

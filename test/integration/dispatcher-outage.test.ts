@@ -69,7 +69,11 @@ describe("completeBatch is idempotent", () => {
     const health = new Map([[endpointId, "ok" as const]]);
     const first = await completeBatch(db, [completion], health, 3_600_000);
     expect([...first.updated]).toEqual([row!.id]);
-    const again = await completeBatch(db, [completion], health, 3_600_000);
+    // A first try cannot have committed before, so it does not look for its own attempts...
+    const unheard = await completeBatch(db, [completion], health, 3_600_000);
+    expect([...unheard.updated]).toEqual([]);
+    // ...a write tried again does, and counts the delivery as updated, so its signal still goes out.
+    const again = await completeBatch(db, [completion], health, 3_600_000, { retry: true });
     expect([...again.updated]).toEqual([row!.id]);
     const rows = await db.query<{ status: string; attempt_count: number; attempts: number }>(
       `SELECT d.status::text AS status, d.attempt_count,

@@ -1,7 +1,8 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import { countRows, expectNothingChanged } from "../support/matrix.js";
-import { createEndpoint, createEventType, publish } from "./delivery-fixtures.js";
+import { createEndpoint, createEventType, publish, until } from "./delivery-fixtures.js";
 
 /*
  * publishEvents (1–100 events, one transaction, all or nothing, one result per input) and
@@ -123,6 +124,72 @@ describe("publishEvents and idempotency conflicts", () => {
     expect(earlier.message).toContain(first.event.id);
     expect(earlier.path).toBe("input.events.1.idempotencyKey");
   });
+
+  it("a batch of several types: each event goes to the endpoints of its own type", async () => {
+    await createEndpoint(h, "http://127.0.0.1:9/shipped", { events: ["order.shipped"] });
+    const res = await batch([
+      placed(20),
+      { type: "order.shipped", payload: { n: 21 } },
+      placed(22),
+      { type: "order.shipped", payload: { n: 23 } },
+    ]);
+    expect(res.results.map((r: any) => [r.event.type, r.deliveryCount])).toEqual([
+      ["order.placed", 1],
+      ["order.shipped", 2],
+      ["order.placed", 1],
+      ["order.shipped", 2],
+    ]);
+    const rows = await h.hookgate.app.db.query<{ event_id: string; n: number }>(
+      "SELECT event_id, count(*)::int AS n FROM deliveries WHERE event_id = ANY($1::text[]) GROUP BY event_id",
+      [res.results.map((r: any) => r.event.id)],
+    );
+    expect(new Map(rows.map((r) => [r.event_id, r.n]))).toEqual(
+      new Map(res.results.map((r: any) => [r.event.id, r.deliveryCount])),
+    );
+  });
+
+  // Needs a second connection holding a transaction open: PGlite has one connection.
+  it.runIf(process.env.HOOKGATE_TEST_DB === "postgres")(
+    "a key taken by a concurrent publish while the batch writes: the batch is retried and returns that event",
+    async () => {
+      const other = new pg.Client({ connectionString: h.database.url! });
+      await other.connect();
+      try {
+        const [{ id: tenantId }] = (await other.query("SELECT id FROM tenants WHERE parent_id IS NULL")).rows;
+        await other.query("BEGIN");
+        await other.query(
+          `INSERT INTO events (id, tenant_id, type, payload, idempotency_key, test, created_at)
+           VALUES ('evt_racewinner', $1, 'order.placed', '{"n":30}', 'k-race', false, now())`,
+          [tenantId],
+        );
+        const before = await countRows(h);
+        // The batch cannot see the uncommitted event: it writes, and waits on the unique index.
+        const pending = batch([placed(31), placed(30, { idempotencyKey: "k-race" })]);
+        await until(
+          async () =>
+            (
+              await other.query(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid'",
+              )
+            ).rowCount === 1,
+          10_000,
+          () => "the batch waits for the other transaction",
+        );
+        await other.query("COMMIT");
+        const res = await pending;
+        expect(res.__typename).toBe("PublishEventsPayload");
+        expect(res.results.map((r: any) => r.duplicate)).toEqual([false, true]);
+        expect(res.results[1].event.id).toBe("evt_racewinner");
+        // The first attempt wrote nothing: one event (the batch's first) and its delivery, once.
+        const after = await countRows(h);
+        expect(after.events - before.events).toBe(2);
+        expect(after.deliveries - before.deliveries).toBe(1);
+      } finally {
+        await other.query("ROLLBACK").catch(() => {});
+        await other.end();
+      }
+    },
+  );
 
   it("needs EVENTS_PUBLISH, and a tenantId the key cannot reach is not found", async () => {
     const res = await h.gql(BATCH, { events: [placed(1, { tenantId: "ten_nope" })] });

@@ -49,7 +49,8 @@ beforeAll(async () => {
           res.end();
           return;
         case "/nul":
-          res.end(Buffer.from([0x61, 0x00, 0x62, 0xff]));
+          // NUL, a stray byte, and a UTF-8-encoded lone surrogate (which PostgreSQL's text would refuse).
+          res.end(Buffer.from([0x61, 0x00, 0x62, 0xff, 0xed, 0xa0, 0x80]));
           return;
         default:
           res.writeHead(404);
@@ -110,7 +111,7 @@ describe("sendWebhook", () => {
 
   it("reports Retry-After and replaces what text cannot hold", async () => {
     expect(await send("/busy").result).toMatchObject({ status: 429, retryAfter: "7" });
-    expect((await send("/nul").result).body).toBe("a\uFFFDb\uFFFD");
+    expect((await send("/nul").result).body).toBe("a\uFFFDb\uFFFD\uFFFD\uFFFD\uFFFD");
   });
 
   it("times out waiting for headers, and while reading the body (keeping the status)", async () => {
