@@ -126,7 +126,8 @@ export interface StartOptions extends CreateAppOptions {
 /** Everything `hookgate serve` runs, for the CLI and for tests. */
 export async function startHookgate(config: Config, opts: StartOptions = {}): Promise<Hookgate> {
   const role = opts.role ?? config.role;
-  // The port first: a port in use is refused before the database is opened or anything written.
+  // The port first: a port in use is refused before the database is opened or anything written (a connection
+  // the CLI opened meanwhile, opts.database, is closed).
   const httpServer = await bindHttpServer(opts.port ?? config.port, opts.host ?? config.host).catch(
     async (err: unknown) => {
       await opts.database?.then(
