@@ -7,8 +7,13 @@
  * of concurrentJobs + 2. Each job carries its endpoint's path and its event's envelope; the secret is the
  * sender's (one per run), as a team's config would hold it. A non-2xx answer throws: the job is retried.
  *
- * RPC: queue({ url, count, fanout }) writes the jobs (addJobs, batches of 1,000) with no worker running;
- * start({ url, origin }) runs the worker until stop().
+ * With `attemptLog`, each job also records its attempt the way a team keeping a delivery history would:
+ * one INSERT per job into `peer_attempts` (the request headers as sent, the status, the response body and
+ * the duration), indexed like Hookgate's attempts (by event, and by endpoint and
+ * time). That is the like-for-like comparison: Hookgate records every attempt too.
+ *
+ * RPC: queue({ url, count, fanout }) writes the jobs (addJobs, batches of 1,000) with no worker running, and
+ * creates `peer_attempts` if missing; start({ url, origin, attemptLog }) runs the worker until stop().
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { Logger, makeWorkerUtils, type Runner, run } from "graphile-worker";
@@ -39,6 +44,7 @@ async function queue(p: { url: string; count: number; fanout: number }): Promise
   const utils = await makeWorkerUtils({ connectionString: p.url, logger });
   try {
     await utils.migrate();
+    await utils.withPgClient((client) => client.query(ATTEMPTS_TABLE));
     const batch: { identifier: string; payload: Job }[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
@@ -60,7 +66,29 @@ async function queue(p: { url: string; count: number; fanout: number }): Promise
   return { ms: nowMs() - t0 };
 }
 
-async function start(p: { url: string; origin: string }): Promise<{ startedAt: number }> {
+const ATTEMPTS_TABLE = `
+CREATE TABLE IF NOT EXISTS peer_attempts (
+  id bigserial PRIMARY KEY,
+  event_id text NOT NULL,
+  endpoint text NOT NULL,
+  request_headers jsonb NOT NULL,
+  response_code int,
+  response_body text,
+  duration_ms int NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS peer_attempts_event_id_idx ON peer_attempts (event_id);
+CREATE INDEX IF NOT EXISTS peer_attempts_endpoint_created_at_idx ON peer_attempts (endpoint, created_at);`;
+
+const RECORD_ATTEMPT = `
+INSERT INTO peer_attempts (event_id, endpoint, request_headers, response_code, response_body, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6)`;
+
+async function start(p: {
+  url: string;
+  origin: string;
+  attemptLog: boolean;
+}): Promise<{ startedAt: number }> {
   pool = new Pool(p.origin, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
   const http = pool;
   runner = await run({
@@ -78,27 +106,39 @@ async function start(p: { url: string; origin: string }): Promise<{ startedAt: n
       },
     },
     taskList: {
-      send: async (payload) => {
+      send: async (payload, helpers) => {
         const job = payload as Job;
         const ts = Math.floor(Date.now() / 1000).toString();
         const sw = createHmac("sha256", key).update(`${job.id}.${ts}.${job.body}`).digest("base64");
         const hg = createHmac("sha256", secret).update(`${ts}.${job.body}`).digest("hex");
+        const headers = {
+          "content-type": "application/json",
+          "user-agent": "bench-peer/1",
+          "webhook-id": job.id,
+          "webhook-timestamp": ts,
+          "webhook-signature": `v1,${sw}`,
+          "hookgate-signature": `t=${ts},v1=${hg}`,
+        };
+        const started = performance.now();
         const res = await http.request({
           path: job.path,
           method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "user-agent": "bench-peer/1",
-            "webhook-id": job.id,
-            "webhook-timestamp": ts,
-            "webhook-signature": `v1,${sw}`,
-            "hookgate-signature": `t=${ts},v1=${hg}`,
-          },
+          headers,
           body: job.body,
           headersTimeout: 15_000,
           bodyTimeout: 15_000,
         });
-        await res.body.dump();
+        const text = p.attemptLog ? await res.body.text() : (await res.body.dump(), "");
+        if (p.attemptLog) {
+          await helpers.query(RECORD_ATTEMPT, [
+            job.id,
+            job.path,
+            JSON.stringify(headers),
+            res.statusCode,
+            text,
+            Math.round(performance.now() - started),
+          ]);
+        }
         if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
       },
     },

@@ -42,8 +42,16 @@ export function newResult(root: string, db: "pglite" | "postgres", quick: boolea
     api: { publishPerSec: null as number | null, listP99Ms: null as number | null },
     subscriptions: { subscribers: null as number | null, p99Ms: null as number | null },
     memory: { backlog: null as number | null, peakRssMb: null as number | null },
-    /** graphile-worker sender on the same queued backlog; ratio = Hookgate's dispatcher alone / peer. */
-    peer: { perSec: null as number | null, ratio: null as number | null },
+    /**
+     * graphile-worker sender on the same queued backlog; ratio = Hookgate's dispatcher alone / peer. The
+     * same sender recording each attempt (`withLog`) is the like-for-like one, and the target's yardstick.
+     */
+    peer: {
+      perSec: null as number | null,
+      ratio: null as number | null,
+      withLogPerSec: null as number | null,
+      ratioWithLog: null as number | null,
+    },
     dispatcher: {
       perSec: null as number | null,
       ratioToCeiling: null as number | null,
@@ -140,7 +148,7 @@ export function printTable(r: any) {
   if (r.peer?.perSec) {
     rows.push([
       `peer: graphile-worker 0.17 sender (${v(r.details?.peer?.deliveries)} queued, deliveries/s)`,
-      v(r.peer.perSec),
+      `${v(r.peer.perSec)}; with its attempt log ${v(r.peer.withLogPerSec)}`,
       "(yardstick)",
       null,
     ]);
@@ -148,9 +156,15 @@ export function printTable(r: any) {
   if (r.dispatcher?.perSec) {
     rows.push([
       "dispatcher alone, same queued backlog (deliveries/s)",
-      `${v(r.dispatcher.perSec)} (${v(r.peer?.ratio, "× peer")}, ${v(r.dispatcher.ratioToCeiling, "× ceiling")})`,
-      "≥ 1.0 × peer, ≥ 0.5 × ceiling (PG)",
-      pg ? check(r.peer?.ratio, (x) => x >= 1 && (r.dispatcher.ratioToCeiling ?? 0) >= 0.5) : null,
+      `${v(r.dispatcher.perSec)} (${v(r.peer?.ratioWithLog, "× peer with log")}, ${v(r.peer?.ratio, "× plain peer")})`,
+      "≥ 1.0 × peer with its attempt log (PG)",
+      pg ? check(r.peer?.ratioWithLog, (x) => x >= 1) : null,
+    ]);
+    rows.push([
+      "dispatcher alone vs the ceiling",
+      v(r.dispatcher.ratioToCeiling, "× ceiling"),
+      "≥ 0.5 × ceiling (PG)",
+      pg ? check(r.dispatcher.ratioToCeiling, (x) => x >= 0.5) : null,
     ]);
     rows.push([
       "dispatcher spawn → first delivery",

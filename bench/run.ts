@@ -259,7 +259,12 @@ async function main() {
             ),
         });
         details.peer = r;
-        result.peer = { perSec: r.peer.perSec, ratio: r.ratio };
+        result.peer = {
+          perSec: r.peer.perSec,
+          ratio: r.ratio,
+          withLogPerSec: r.peerWithLog.perSec,
+          ratioWithLog: r.ratioWithLog,
+        };
         result.dispatcher = {
           perSec: r.dispatcher.perSec,
           ratioToCeiling:
