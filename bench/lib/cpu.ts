@@ -24,6 +24,8 @@ function clockTicks(): number {
 interface Stat {
   ppid: number;
   ticks: number;
+  /** CPU of its children that have exited and been waited for (cutime + cstime). */
+  reapedTicks: number;
 }
 
 function stat(pid: number): Stat | undefined {
@@ -31,7 +33,11 @@ function stat(pid: number): Stat | undefined {
     // The command name may contain spaces or parentheses: fields start after the last ")".
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+    return {
+      ppid: Number(f[1]),
+      ticks: Number(f[11]) + Number(f[12]),
+      reapedTicks: Number(f[13]) + Number(f[14]),
+    };
   } catch {
     return undefined;
   }
@@ -43,13 +49,20 @@ export interface PidGroup {
   children?: boolean;
 }
 
-/** CPU seconds used so far by each group (children that have exited are no longer counted). */
+/**
+ * CPU seconds used so far by each group. A group with children counts the live children and, through the
+ * parent's cutime/cstime, those that have exited and been waited for: a PostgreSQL backend that ends
+ * during a phase (a pool closing a connection) keeps counting (without this the postmaster's group could
+ * come out negative).
+ */
 function sample(groups: Record<string, PidGroup>): Record<string, number> {
   const out: Record<string, number> = {};
   let all: { pid: number; stat: Stat }[] | undefined;
   for (const [name, g] of Object.entries(groups)) {
-    let ticks = stat(g.pid)?.ticks ?? Number.NaN;
+    const own = stat(g.pid);
+    let ticks = own?.ticks ?? Number.NaN;
     if (g.children) {
+      ticks += own?.reapedTicks ?? 0;
       all ??= readdirSync("/proc")
         .filter((d) => /^\d+$/.test(d))
         .map((d) => ({ pid: Number(d), stat: stat(Number(d)) }))
