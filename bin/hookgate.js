@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Runs the compiled build (dist/, from `npm run build`; npm ci and npm start make it) when it was
-// compiled from the sources as they are now (scripts/dist-stamp.mjs compares a hash of src/ with the
-// one dist/ was built from). Otherwise, in a checkout being edited, it runs the sources through tsx's
-// loader: the same code, but ~100 MB more memory and a slower start. Never a stale build.
+// Runs the compiled build (the CLI's bundle, dist/bundle/cli.js, from `npm run build`; npm ci and npm start
+// make it) when it was built from the sources as they are now (scripts/dist-stamp.mjs: the stamp's hash of
+// src/ and what else the build used, checked through the files' recorded stats or hashed again). Otherwise,
+// in a checkout being edited, it runs the sources through tsx's loader: the same code, but ~100 MB more
+// memory and a slower start. Never a stale build.
 //
 // HOOKGATE_RUNTIME=dist refuses to start without a current build (production, the benchmark);
 // HOOKGATE_RUNTIME=source always runs the sources; unset or "auto" chooses as above.
@@ -32,7 +33,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const packaged = !existsSync(path.join(root, "src"));
 const state = packaged ? "current" : runtime === "source" ? "unused" : buildState(root);
 if (state === "current") {
-  await import("../dist/cli/index.js");
+  await import("../dist/bundle/cli.js");
 } else {
   if (runtime === "dist") {
     process.stderr.write(

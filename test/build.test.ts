@@ -1,12 +1,31 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildState, hashedFiles, STAMP_FILE, sourceHash } from "../scripts/dist-stamp.mjs";
+import { bundleOptions } from "../scripts/bundle-options.mjs";
+import {
+  buildState,
+  checkBuild,
+  hashedFiles,
+  STAMP_FILE,
+  sourceHash,
+  stampFor,
+  writeStamp,
+} from "../scripts/dist-stamp.mjs";
 import { configTableMarkdown } from "../src/config.js";
-import { MIGRATIONS_DIR } from "../src/db/migrate.js";
+import { readMigrations } from "../src/db/migrate.js";
 import { printHookgateSchema } from "../src/graphql/index.js";
 
 // Production runs the compiled build (dist/) whenever its stamp matches the sources (bin/hookgate.js).
@@ -41,7 +60,7 @@ describe("compiled build", () => {
   it("compiles exactly the files the stamp covers", () => {
     const compiled = (readdirSync(OUT, { recursive: true }) as string[])
       .map((f) => f.split(path.sep).join("/"))
-      .filter((f) => f !== STAMP_FILE && path.extname(f) !== "")
+      .filter((f) => f !== STAMP_FILE && path.extname(f) !== "" && !f.startsWith("bundle/"))
       .map((f) => `src/${f.replace(/\.(m|c)?js$/, ".$1ts")}`)
       .sort();
     const hashed = hashedFiles(ROOT).filter((f) => f.startsWith("src/"));
@@ -50,27 +69,64 @@ describe("compiled build", () => {
     expect(compiled).toEqual(hashed);
   });
 
+  it("bundles the CLI from hashed sources and installed packages only", async () => {
+    const { metafile = { inputs: {}, outputs: {} } } = await build({
+      ...bundleOptions(ROOT, path.join(OUT, "bundle")),
+      absWorkingDir: ROOT,
+      write: false,
+      metafile: true,
+    });
+    const inputs = Object.keys(metafile.inputs).filter((f) => !f.startsWith("slim-undici:"));
+    const hashed = new Set(hashedFiles(ROOT));
+    // A bundled source the hash missed could change without making the build stale; the packages are
+    // covered by package-lock.json, which is hashed.
+    expect(inputs.filter((f) => !hashed.has(f) && !f.startsWith("node_modules/"))).toEqual([]);
+    expect(hashed).toContain("package-lock.json");
+    expect(inputs).toContain("src/cli/index.ts");
+    // What the bundle leaves to node_modules is loaded from there, never bundled too.
+    expect(inputs.filter((f) => /^node_modules\/(@prisma\/client|@electric-sql\/pglite)\//.test(f))).toEqual(
+      [],
+    );
+    expect(
+      Object.keys(metafile.outputs)
+        .map((f) => path.relative(OUT, path.join(ROOT, f)))
+        .sort(),
+    ).toEqual(
+      readdirSync(path.join(OUT, "bundle"))
+        .map((f) => `bundle/${f}`)
+        .sort(),
+    );
+  });
+
   it("`config --markdown` prints what the sources print", async () => {
-    expect(await node([path.join(OUT, "cli/index.js"), "config", "--markdown"])).toBe(
+    expect(await node([path.join(OUT, "bundle/cli.js"), "config", "--markdown"])).toBe(
       `${configTableMarkdown()}\n`,
     );
   });
 
   it("`schema print` prints the sources' schema", async () => {
-    expect(await node([path.join(OUT, "cli/index.js"), "schema", "print"])).toBe(printHookgateSchema());
+    expect(await node([path.join(OUT, "bundle/cli.js"), "schema", "print"])).toBe(printHookgateSchema());
   });
 
-  it("finds the migrations and package.json from its own location", async () => {
-    const out = await node([
-      "--input-type=module",
-      "-e",
-      `const m = await import(${JSON.stringify(`${OUT}/db/migrate.js`)});
-       const v = await import(${JSON.stringify(`${OUT}/version.js`)});
-       console.log(JSON.stringify([m.MIGRATIONS_DIR, v.HOOKGATE_VERSION]));`,
-    ]);
+  it("finds package.json and the migrations from its own location, and PGlite in node_modules", async () => {
     const { HOOKGATE_VERSION } = await import("../src/version.js");
-    expect(JSON.parse(out)).toEqual([MIGRATIONS_DIR, HOOKGATE_VERSION]);
-  });
+    expect((await node([path.join(OUT, "bundle/cli.js"), "--version"])).trim()).toBe(HOOKGATE_VERSION);
+    const dataDir = mkdtempSync(path.join(tmpdir(), "hookgate-build-"));
+    try {
+      const { stdout } = await run(process.execPath, [path.join(OUT, "bundle/cli.js"), "migrate"], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: "", HOOKGATE_DATA_DIR: dataDir },
+        timeout: 120_000,
+      });
+      expect(stdout).toContain(
+        `applied: ${readMigrations()
+          .map((m) => m.name)
+          .join(", ")}`,
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe("build stamp", () => {
@@ -85,6 +141,9 @@ describe("build stamp", () => {
     writeFileSync(path.join(root, "src/db/x.ts"), "export const b = 2;\n");
     writeFileSync(path.join(root, "tsconfig.json"), "{}\n");
     writeFileSync(path.join(root, "tsconfig.build.json"), "{}\n");
+    mkdirSync(path.join(root, "scripts"), { recursive: true });
+    writeFileSync(path.join(root, "scripts/bundle-options.mjs"), "export {};\n");
+    writeFileSync(path.join(root, "package-lock.json"), '{ "lockfileVersion": 3 }\n');
   };
   beforeAll(() => {
     root = mkdtempSync(path.join(tmpdir(), "hookgate-stamp-"));
@@ -113,6 +172,14 @@ describe("build stamp", () => {
       },
     ],
     ["an edited tsconfig.build.json", () => writeFileSync(path.join(root, "tsconfig.build.json"), "{ }\n")],
+    [
+      "an edited bundle configuration",
+      () => writeFileSync(path.join(root, "scripts/bundle-options.mjs"), ""),
+    ],
+    [
+      "another package-lock.json (the bundle carries the dependencies)",
+      () => writeFileSync(path.join(root, "package-lock.json"), '{ "lockfileVersion": 2 }\n'),
+    ],
   ])("is stale after %s", (_name, change) => {
     reset();
     expect(buildState(root)).toBe("current");
@@ -124,5 +191,47 @@ describe("build stamp", () => {
     reset();
     writeFileSync(path.join(root, "src/notes.graphql"), "# not TypeScript\n");
     expect(buildState(root)).toBe("current");
+  });
+
+  describe("recorded stats", () => {
+    /** A stamp as a build records it, taken `ago` ms after the files were last written. */
+    const stampTaken = (after: number, sourceHashOverride?: string) => {
+      const stamp = stampFor(root);
+      writeStamp(path.join(root, "dist"), {
+        ...stamp,
+        statAt: stamp.statAt + after,
+        ...(sourceHashOverride ? { sourceHash: sourceHashOverride } : {}),
+      });
+    };
+
+    it("vouch for unchanged files, so the hash is not taken", () => {
+      reset();
+      stampTaken(10_000);
+      expect(checkBuild(root)).toEqual({ state: "current", hashed: false });
+      // Proof that the hash was skipped: a stamp whose hash is wrong but whose stats match is believed.
+      stampTaken(10_000, "0".repeat(64));
+      expect(checkBuild(root)).toEqual({ state: "current", hashed: false });
+    });
+
+    it("do not vouch for files written just before the stamp (same clock tick): those are hashed", () => {
+      reset();
+      stampTaken(0, "0".repeat(64));
+      expect(checkBuild(root)).toEqual({ state: "stale", hashed: true });
+    });
+
+    it("do not hide a same-size edit whose mtime was set back (cp -p, touch -r, tar)", () => {
+      reset();
+      const file = path.join(root, "src/db/x.ts");
+      const then = new Date("2026-01-01T00:00:00Z");
+      utimesSync(file, then, then);
+      stampTaken(10_000);
+      const before = statSync(file, { bigint: true });
+      writeFileSync(file, "export const b = 9;\n"); // same length
+      utimesSync(file, then, then);
+      const after = statSync(file, { bigint: true });
+      expect([after.size, after.ino, after.mtimeNs]).toEqual([before.size, before.ino, before.mtimeNs]);
+      // Only the ctime (which no program can set) tells.
+      expect(checkBuild(root)).toEqual({ state: "stale", hashed: true });
+    });
   });
 });

@@ -2,13 +2,18 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleOptions } from "../scripts/bundle-options.mjs";
 import { BIN } from "./support/cli.js";
 
 // `--help` on every command answers from commander alone: no Hookgate module outside the CLI and no heavy
 // package (GraphQL, Prisma, PGlite, the SDK, tables) is loaded, which is what keeps it fast. Checked by
 // recording every module the process resolves (a resolve hook), not by timing. No server, no database.
+// From the build, the process loads files of the CLI's bundle (dist/bundle/, scripts/bundle-options.mjs):
+// each stands for the sources and packages esbuild put into it (its metafile, from the same options).
 
 const run = promisify(execFile);
 const REGISTER = path.resolve(import.meta.dirname, "support/import-trace/register.mjs");
@@ -17,8 +22,24 @@ const HEAVY =
 /** Hookgate modules other than the CLI's own (dist/ when built, src/ through tsx otherwise). */
 const NOT_CLI = /\/(dist|src)\/(?!cli\/)[^/]/;
 
+const ROOT = path.resolve(import.meta.dirname, "..");
 const dir = mkdtempSync(path.join(tmpdir(), "hookgate-help-"));
 let traces = 0;
+/** file URL of each file of the bundle -> file URLs of the modules in it. */
+let bundled = new Map<string, string[]>();
+
+beforeAll(async () => {
+  const { metafile = { inputs: {}, outputs: {} } } = await build({
+    ...bundleOptions(ROOT, path.join(ROOT, "dist/bundle")),
+    absWorkingDir: ROOT,
+    write: false,
+    metafile: true,
+  });
+  const url = (f: string) => pathToFileURL(path.join(ROOT, f)).href;
+  bundled = new Map(
+    Object.entries(metafile.outputs).map(([out, o]) => [url(out), Object.keys(o.inputs).map(url)]),
+  );
+}, 120_000);
 
 async function help(args: string[]): Promise<{ stdout: string; loaded: string[] }> {
   const trace = path.join(dir, `trace-${traces++}`);
@@ -27,7 +48,8 @@ async function help(args: string[]): Promise<{ stdout: string; loaded: string[] 
     env: { ...env, NO_COLOR: "1", IMPORT_TRACE_FILE: trace },
     timeout: 60_000,
   });
-  return { stdout, loaded: readFileSync(trace, "utf8").trim().split("\n") };
+  const urls = readFileSync(trace, "utf8").trim().split("\n");
+  return { stdout, loaded: urls.flatMap((u) => bundled.get(u) ?? [u]) };
 }
 
 /** The subcommands a help text lists (commander's own `help` left out). */

@@ -73,6 +73,23 @@ describe("the packed package", { timeout: 600_000 }, () => {
     expect(files.filter((f) => f.startsWith("package/src/"))).toEqual([]);
   });
 
+  it("runs the installed CLI from its bundle: version, and migrations on embedded PGlite", async () => {
+    const bin = path.join(app, "node_modules/hookgate/bin/hookgate.js");
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOOKGATE_RUNTIME: "dist" };
+    delete env.DATABASE_URL;
+    expect((await run(process.execPath, [bin, "--version"], { cwd: app, env })).stdout.trim()).toBe(
+      pkg.version,
+    );
+    const dataDir = path.join(dir, "data");
+    const { stdout } = await run(process.execPath, [bin, "migrate"], {
+      cwd: app,
+      env: { ...env, HOOKGATE_DATA_DIR: dataDir },
+      timeout: 120_000,
+    });
+    expect(stdout).toMatch(/^applied: \d{14}_init, /);
+  });
+
   it("hookgate/verify needs nothing but node:crypto (its whole import graph, as installed)", () => {
     const pkg = path.join(app, "node_modules/hookgate");
     const seen = new Set<string>();

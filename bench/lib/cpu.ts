@@ -50,10 +50,9 @@ export interface PidGroup {
 }
 
 /**
- * CPU seconds used so far by each group. A group with children counts the live children and, through the
- * parent's cutime/cstime, those that have exited and been waited for: a PostgreSQL backend that ends
- * during a phase (a pool closing a connection) keeps counting (without this the postmaster's group could
- * come out negative).
+ * CPU seconds used so far by each group. With children, those still running and those that exited (a
+ * PostgreSQL backend whose pooled connection was closed): the parent has waited for them, so their time is in
+ * its cutime/cstime.
  */
 function sample(groups: Record<string, PidGroup>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -62,7 +61,7 @@ function sample(groups: Record<string, PidGroup>): Record<string, number> {
     const own = stat(g.pid);
     let ticks = own?.ticks ?? Number.NaN;
     if (g.children) {
-      ticks += own?.reapedTicks ?? 0;
+      ticks += own?.reapedTicks ?? Number.NaN;
       all ??= readdirSync("/proc")
         .filter((d) => /^\d+$/.test(d))
         .map((d) => ({ pid: Number(d), stat: stat(Number(d)) }))

@@ -67,6 +67,8 @@ export interface MigrateResult {
  */
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
   const migrations = readMigrations(dir);
+  const upToDate = await checkUpToDate(db, migrations);
+  if (upToDate) return upToDate;
   const result: MigrateResult = { applied: [], modified: [] };
   await withAdvisoryLock(db, async (run) => {
     await run(CREATE_MIGRATIONS_TABLE);
@@ -107,6 +109,38 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<Migra
     }
   });
   return result;
+}
+
+/**
+ * The common case at start, in one read without the lock: every migration is recorded as finished (and
+ * none as started and unfinished). Otherwise undefined, and migrate() takes the lock and looks again. A
+ * migration being applied meanwhile is not seen (its row commits with it), so it counts as pending: a process
+ * never goes on with a schema behind its code.
+ */
+async function checkUpToDate(db: Database, migrations: Migration[]): Promise<MigrateResult | undefined> {
+  let rows: AppliedRow[];
+  try {
+    rows = await db.query<AppliedRow>(
+      `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
+    );
+  } catch (err) {
+    // 42P01: no _prisma_migrations yet (a new database).
+    if ((err as { code?: unknown }).code === "42P01") return undefined;
+    throw err;
+  }
+  const done = new Map<string, AppliedRow>();
+  for (const row of rows) {
+    if (row.rolled_back_at) continue;
+    if (!row.finished_at) return undefined;
+    done.set(row.migration_name, row);
+  }
+  const modified: string[] = [];
+  for (const m of migrations) {
+    const prev = done.get(m.name);
+    if (!prev) return undefined;
+    if (prev.checksum !== m.checksum) modified.push(m.name);
+  }
+  return { applied: [], modified };
 }
 
 /** Names of migrations not yet applied (for /ready). */

@@ -3,7 +3,8 @@ import type { ApiKeyScope } from "../generated/prisma/client.js";
 
 /**
  * API-key lookups cached in the process (HOOKGATE_API_KEY_CACHE_MS; 0 = every request reads the key).
- * Publishing is three round trips, one of them the key; this saves it for a key seen within the TTL.
+ * Without it every request reads the key first (publishing would be two round trips instead of one); this saves
+ * that read for a key seen within the TTL.
  *
  * What a cached entry may hide, and for how long:
  * - Revocation: the revoking process evicts the key at once (revokeApiKey), and tells the others with a

@@ -3,6 +3,7 @@ import type { ErrorObject } from "ajv";
 import type { Event } from "../generated/prisma/client.js";
 import type { Actor, App } from "./app.js";
 import { ConflictError, FieldErrors, ValidationError } from "./errors.js";
+import { writeCheckedEvent } from "./event-checked-writes.js";
 import {
   batchTargets,
   cachedTargets,
@@ -13,14 +14,7 @@ import {
   targetsScope,
 } from "./event-targets.js";
 import { compileEventTypeSchema } from "./event-types.js";
-import {
-  announce,
-  countPublished,
-  type InsertEventInput,
-  writeCheckedEvent,
-  writeEvent,
-  writeEvents,
-} from "./event-writes.js";
+import { announce, countPublished, type InsertEventInput, writeEvent, writeEvents } from "./event-writes.js";
 import { resolveTenantRef } from "./tenants.js";
 
 export const IDEMPOTENCY_KEY_MAX = 255;

@@ -168,6 +168,52 @@ describe(`migrate() (${TEST_DB})`, () => {
     }
   });
 
+  it("goes on only when every migration is recorded as finished: else it migrates, or refuses", async () => {
+    const t = await createEmptyTestDatabase();
+    try {
+      await migrate(t.db);
+      const last = names.at(-1)!;
+      // A migration recorded as started and never finished (a crash mid-migration) is refused.
+      await t.db.query(`UPDATE "_prisma_migrations" SET finished_at = NULL WHERE migration_name = $1`, [
+        last,
+      ]);
+      await expect(migrate(t.db)).rejects.toThrow(`migration ${last} was started but never finished`);
+      await t.db.query(`DELETE FROM "_prisma_migrations" WHERE migration_name = $1`, [last]);
+      // A migration without a record is pending: migrate() runs it (the first one fails: its tables exist).
+      await t.db.query(`DELETE FROM "_prisma_migrations" WHERE migration_name = $1`, [names[0]]);
+      await expect(migrate(t.db)).rejects.toThrow(`migration ${names[0]} failed`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it.runIf(TEST_DB === "postgres")(
+    "postgres: an up-to-date database is checked without waiting for the migrate lock",
+    async () => {
+      const t = await createEmptyTestDatabase();
+      const holder = await openDatabase({ databaseUrl: t.url!, poolSize: 1, prisma: false });
+      try {
+        await migrate(t.db);
+        await holder.withConnection(async (query) => {
+          await query("SELECT pg_advisory_lock(72707369)");
+          try {
+            // Bounded: with the lock taken elsewhere, the locked path would wait until the timeout.
+            const result = await Promise.race([
+              migrate(t.db),
+              new Promise((r) => setTimeout(() => r("waited for the lock"), 20_000)),
+            ]);
+            expect(result).toEqual({ applied: [], modified: [] });
+          } finally {
+            await query("SELECT pg_advisory_unlock(72707369)");
+          }
+        });
+      } finally {
+        await holder.close();
+        await t.close();
+      }
+    },
+  );
+
   it.runIf(TEST_DB === "postgres")(
     "postgres: two processes migrating one database at once both succeed, each migration recorded once",
     async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cachedTargets, TARGETS_CACHE_MAX } from "../../src/domain/event-targets.js";
+import { writeCheckedEvent } from "../../src/domain/event-checked-writes.js";
+import { cachedTargets, TARGETS_CACHE_MAX, targetsScope } from "../../src/domain/event-targets.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
 import { countRows } from "../support/matrix.js";
 import { createEndpoint, createEventType, publish } from "./delivery-fixtures.js";
@@ -97,6 +98,110 @@ describe("publishEvent's cache of event types and endpoints", () => {
     expect((await publish(h, "cache.type", { n: 1 })).__typename).toBe("PublishEventPayload");
   });
 
+  it("concurrent publishes of one type share statements; each gets its own event, deliveries and key", async () => {
+    await createEventType(h, "cache.together");
+    const endpoints = [
+      await createEndpoint(h, "http://127.0.0.1:9/x", { events: ["cache.together"] }),
+      await createEndpoint(h, "http://127.0.0.1:9/y", { events: ["cache.*"] }),
+    ];
+    await publish(h, "cache.together", { n: -1 }); // fills the cache
+    const app = h.hookgate.app;
+    const query = app.db.query;
+    let inserts = 0;
+    const counting = <T>(sql: string, params?: unknown[], prepareAs?: string) => {
+      if (prepareAs === "hookgate_insert_checked_events") inserts++;
+      return query.call<typeof app.db, [string, unknown[] | undefined, string | undefined], Promise<T[]>>(
+        app.db,
+        sql,
+        params,
+        prepareAs,
+      );
+    };
+    (app.db as { query: typeof query }).query = counting;
+    const n = 40;
+    let results: any[];
+    try {
+      results = await Promise.all([
+        ...Array.from({ length: n }, (_, i) => publish(h, "cache.together", { n: i })),
+        // Two publishes of one key in the same crowd: one event, both get it.
+        publish(h, "cache.together", { k: 1 }, { idempotencyKey: "together-key" }),
+        publish(h, "cache.together", { k: 1 }, { idempotencyKey: "together-key" }),
+      ]);
+    } finally {
+      (app.db as { query: typeof query }).query = query;
+    }
+    expect(results.every((r) => r.__typename === "PublishEventPayload" && r.deliveryCount === 2)).toBe(true);
+    expect(results.slice(0, n).map((r) => r.event.payload.n)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(new Set(results.slice(0, n).map((r) => r.event.id)).size).toBe(n);
+    expect(results[n].event.id).toBe(results[n + 1].event.id);
+    expect(inserts).toBeLessThanOrEqual(n + 1);
+    const rows = await app.db.query<{ event_id: string; endpoints: string[] }>(
+      `SELECT event_id, array_agg(endpoint_id ORDER BY endpoint_id) AS endpoints FROM deliveries
+        WHERE event_id = ANY($1::text[]) GROUP BY event_id`,
+      [results.map((r) => r.event.id)],
+    );
+    expect(rows).toHaveLength(n + 1);
+    const want = endpoints.map((e) => e.id).sort();
+    expect(rows.every((r) => JSON.stringify(r.endpoints) === JSON.stringify(want))).toBe(true);
+    const keyed = await app.db.query("SELECT id FROM events WHERE idempotency_key = 'together-key'");
+    expect(keyed).toHaveLength(1);
+  });
+
+  it("writes that wait behind a running statement of their (tenant, type) go together in the next", async () => {
+    const app = h.hookgate.app;
+    const [root] = await app.db.query<{ id: string; path: string }>(
+      "SELECT id, path FROM tenants WHERE parent_id IS NULL",
+    );
+    await createEventType(h, "cache.queue");
+    await createEndpoint(h, "http://127.0.0.1:9/q", { events: ["cache.queue"] });
+    const lookup = cachedTargets(app);
+    await lookup(root!, "cache.queue");
+    const found = await lookup(root!, "cache.queue");
+    expect(found.cached).toBeDefined();
+    const query = app.db.query;
+    let inserts = 0;
+    const counting = <T>(sql: string, params?: unknown[], prepareAs?: string) => {
+      if (prepareAs === "hookgate_insert_checked_events") inserts++;
+      return query.call<typeof app.db, [string, unknown[] | undefined, string | undefined], Promise<T[]>>(
+        app.db,
+        sql,
+        params,
+        prepareAs,
+      );
+    };
+    (app.db as { query: typeof query }).query = counting;
+    let outcomes: Awaited<ReturnType<typeof writeCheckedEvent>>[];
+    try {
+      // Ten writes in one tick: the first starts a statement, the nine others wait and share the next.
+      outcomes = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          writeCheckedEvent(app, {
+            tenantId: root!.id,
+            type: "cache.queue",
+            payloadJson: JSON.stringify({ i }),
+            idempotencyKey: i === 9 ? "queue-key" : null,
+            test: false,
+            trigger: "SCHEDULED",
+            endpointIds: found.endpointIds,
+            check: { cached: found.cached!, scope: targetsScope(root!, "cache.queue") },
+          }),
+        ),
+      );
+    } finally {
+      (app.db as { query: typeof query }).query = query;
+    }
+    expect(inserts).toBe(2);
+    const fanout = found.endpointIds.length;
+    expect(outcomes.every((o) => o !== null && o !== "stale" && o.delivery_count === fanout)).toBe(true);
+    const stored = await app.db.query<{ payload: { i: number } }>(
+      "SELECT payload FROM events WHERE id = ANY($1::text[]) ORDER BY payload->>'i'",
+      [outcomes.map((o) => (o as { id: string }).id)],
+    );
+    expect(stored.map((r) => r.payload.i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i),
+    );
+  });
+
   it("saves publishEvent's lookup round trip; holds at most TARGETS_CACHE_MAX (tenant, type) entries", async () => {
     const app = h.hookgate.app;
     const statements: string[] = [];
@@ -122,7 +227,7 @@ describe("publishEvent's cache of event types and endpoints", () => {
       const first = await traced(() => publish(h, "cache.trips", { n: 1 }));
       expect(first).toEqual(["hookgate_publish_targets", "hookgate_insert_event"]);
       const second = await traced(() => publish(h, "cache.trips", { n: 2 }));
-      expect(second).toEqual(["hookgate_insert_checked_event"]);
+      expect(second).toEqual(["hookgate_insert_checked_events"]);
 
       // Fill the cache past its bound with other types: the first entry is evicted and read again.
       const [root] = await app.db.query<{ id: string; path: string }>(
