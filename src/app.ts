@@ -23,6 +23,11 @@ const BOOTSTRAP_LOCK_KEY = 72707370;
 export interface CreateAppOptions {
   /** Use this database instead of opening one from config (tests). Not closed by app.close(). */
   db?: Database;
+  /**
+   * The database from config, already being opened by the caller (the CLI connects a dispatcher while the
+   * application loads). Owned like one opened here: closed by app.close(), or when the start fails.
+   */
+  database?: Promise<Database>;
   logger?: Logger;
   /** DNS resolver for URL checks and deliveries (tests); default: the system's. */
   dnsLookup?: App["dnsLookup"];
@@ -39,6 +44,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const logger = opts.logger ?? createLogger(config.logLevel);
   const db =
     opts.db ??
+    (await opts.database) ??
     (await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
@@ -120,8 +126,17 @@ export interface StartOptions extends CreateAppOptions {
 /** Everything `hookgate serve` runs, for the CLI and for tests. */
 export async function startHookgate(config: Config, opts: StartOptions = {}): Promise<Hookgate> {
   const role = opts.role ?? config.role;
-  // The port first: a port in use is refused before the database is opened or anything written.
-  const httpServer = await bindHttpServer(opts.port ?? config.port, opts.host ?? config.host);
+  // The port first: a port in use is refused before the database is opened or anything written (a connection
+  // the CLI opened meanwhile, opts.database, is closed).
+  const httpServer = await bindHttpServer(opts.port ?? config.port, opts.host ?? config.host).catch(
+    async (err: unknown) => {
+      await opts.database?.then(
+        (db) => db.close(),
+        () => {},
+      );
+      throw err;
+    },
+  );
   const bound = boundPort(httpServer);
   let lock: DataDirLock | undefined;
   let app: AppHandle;

@@ -3,6 +3,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -67,6 +68,15 @@ describe("compiled build", () => {
     // A source the hash missed could change without making the build stale; a compiled file without a
     // source would be left over from something else.
     expect(compiled).toEqual(hashed);
+  });
+
+  it("a build that finds itself current records the stats again, so that starts skip the hash", async () => {
+    const stamp = JSON.parse(readFileSync(path.join(OUT, STAMP_FILE), "utf8"));
+    // As if the sources had been touched (a checkout) since: the stats no longer vouch, the hash decides.
+    writeStamp(OUT, { ...stamp, stats: "0".repeat(64) });
+    expect(checkBuild(ROOT, OUT)).toEqual({ state: "current", hashed: true });
+    await node(["scripts/build.mjs", "--quiet", "--out-dir", OUT]);
+    expect(checkBuild(ROOT, OUT)).toEqual({ state: "current", hashed: false });
   });
 
   it("bundles the CLI from hashed sources and installed packages only", async () => {

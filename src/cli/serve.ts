@@ -44,9 +44,24 @@ export function registerServe(program: Command): void {
       process.on("SIGTERM", onSignal);
       process.on("SIGINT", onSignal);
 
-      const { startHookgate } = await import("../app.js");
       const role = opts.role ?? cfg.role;
-      const hookgate = await startHookgate(cfg, { role });
+      // A dispatcher on PostgreSQL connects while the application loads: the connection's round trips (and
+      // PostgreSQL's work, on another core) overlap the loading, and the first claim comes sooner.
+      const database =
+        role === "dispatcher" && cfg.databaseUrl
+          ? import("../db/database.js").then(({ openDatabase }) =>
+              openDatabase({
+                databaseUrl: cfg.databaseUrl,
+                poolSize: cfg.databasePoolSize,
+                prisma: false,
+                onError: (err) => log("warn", { err }, "database connection error"),
+              }),
+            )
+          : undefined;
+      // Its failure is reported where startHookgate awaits it, not as an unhandled rejection meanwhile.
+      database?.catch(() => {});
+      const { startHookgate } = await import("../app.js");
+      const hookgate = await startHookgate(cfg, { role, database });
       const { logger } = hookgate.app;
       log = (level, obj, msg) => {
         logger[level](obj, msg);
