@@ -9,11 +9,14 @@ import path from "node:path";
 
 /**
  * Left to node_modules: packages that find files beside their own code (PGlite's WebAssembly and data
- * files; Prisma's runtime, with its query compiler and the utilities whose classes it shares), and optional
- * native modules that are not installed (pg-native). Nothing external may import a bundled package whose
- * instances Hookgate hands it: @prisma/adapter-pg checks `pool instanceof pg.Pool`, so it is bundled with pg.
+ * files; Prisma's runtime, with its query compiler and the utilities whose classes it shares), optional
+ * native modules that are not installed (pg-native), and GraphiQL's self-contained page (9 MB, imported on a
+ * browser's first visit only: bundled, it would double dist/ for nothing at start-up). Nothing external may
+ * import a bundled package whose instances Hookgate hands it: @prisma/adapter-pg checks
+ * `pool instanceof pg.Pool`, so it is bundled with pg.
  */
 export const EXTERNAL = [
+  "@graphql-yoga/render-graphiql",
   "@prisma/client",
   "@prisma/client/*",
   "@prisma/client-runtime-utils",
