@@ -128,8 +128,9 @@ async function start(p: {
           headersTimeout: 15_000,
           bodyTimeout: 15_000,
         });
-        const text = p.attemptLog ? await res.body.text() : (await res.body.dump(), "");
-        if (p.attemptLog) {
+        if (!p.attemptLog) await res.body.dump();
+        else {
+          const text = await res.body.text();
           await helpers.query(RECORD_ATTEMPT, [
             job.id,
             job.path,
