@@ -32,8 +32,12 @@ describe(`every role is observable; a port in use is refused (${TEST_DB})`, { ti
     );
     h = await startTestHookgate({ role: "dispatcher", logger });
     expect((await fetch(`${h.url}/health`)).status).toBe(200);
+    // A dispatcher claims before its LISTEN connection is up (start-up speed), so /ready may say
+    // "database listener down" for its first moments: it must turn ready, and soon.
+    await expect
+      .poll(async () => (await fetch(`${h!.url}/ready`)).status, { timeout: 10_000, interval: 50 })
+      .toBe(200);
     const ready = await fetch(`${h.url}/ready`);
-    expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready" });
     const metrics = await fetch(`${h.url}/metrics`);
     expect(metrics.status).toBe(200);
