@@ -61,7 +61,11 @@ export interface LiveOptions {
   onError?: (err: unknown) => void;
 }
 
-export const DEFAULT_BUFFER_SIZE = 256;
+// A slot holds a reference to the update object every matching subscriber shares (one per signal), so a
+// full buffer costs ~32 KB per subscriber. 256 slots overflowed in ordinary bursts: 600 deliveries by three
+// dispatchers are ~1,800 updates within a second or two, and the fault suite's subscriber lost 89 of its 600
+// SUCCEEDED updates once the dispatchers got faster.
+export const DEFAULT_BUFFER_SIZE = 4096;
 const DEFAULT_CACHE_TTL_MS = 5_000;
 const DEFAULT_CACHE_MAX_ENTRIES = 2_000;
 
