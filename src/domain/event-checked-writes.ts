@@ -9,8 +9,7 @@
  */
 import type { App } from "./app.js";
 import type { CachedTargets } from "./event-targets.js";
-import type { InsertEventInput, WrittenRow } from "./event-writes.js";
-import { newId } from "./ids.js";
+import { fanOut, type InsertEventInput, type WrittenRow } from "./event-writes.js";
 
 /** Most publishes one coalesced statement writes (publishEvents' limit, for the same reasons). */
 const COALESCE_MAX = 100;
@@ -130,17 +129,7 @@ async function writeTogether(app: App, batch: Waiting[]): Promise<void> {
 async function insertChecked(app: App, inputs: readonly CheckedInput[]): Promise<Outcome[]> {
   const first = inputs[0]!;
   const { cached, scope } = first.check;
-  const eventIds = inputs.map(() => newId("event"));
-  const deliveryIds: string[] = [];
-  const deliveryEvents: string[] = [];
-  const deliveryEndpoints: string[] = [];
-  inputs.forEach((input, i) => {
-    for (const endpointId of input.endpointIds) {
-      deliveryIds.push(newId("delivery"));
-      deliveryEvents.push(eventIds[i]!);
-      deliveryEndpoints.push(endpointId);
-    }
-  });
+  const { eventIds, deliveryIds, deliveryEvents, deliveryEndpoints } = fanOut(inputs);
   const rows = await app.db.query<WrittenRow & { fresh: boolean }>(
     INSERT_CHECKED_EVENTS_SQL,
     [

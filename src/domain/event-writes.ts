@@ -110,13 +110,10 @@ SELECT ev.id, ev.created_at, coalesce(c.n, 0) AS delivery_count, c.ids, c.endpoi
 const IDEMPOTENCY_INDEX = "events_tenant_id_idempotency_key_key";
 
 /**
- * Runs INSERT_EVENTS_SQL: one row per input, in input order; null when an idempotency key was taken by a
- * concurrent publish (nothing was written).
+ * New ids for a batch of events and their deliveries, as the batch statements take them: one event id per
+ * input, and per delivery (each input's endpoints, in order) its id, event, endpoint and trigger.
  */
-export async function writeEvents(
-  app: App,
-  inputs: readonly InsertEventInput[],
-): Promise<WrittenRow[] | null> {
+export function fanOut(inputs: readonly Pick<InsertEventInput, "endpointIds" | "trigger">[]) {
   const eventIds = inputs.map(() => newId("event"));
   const deliveryIds: string[] = [];
   const deliveryEvents: string[] = [];
@@ -130,6 +127,18 @@ export async function writeEvents(
       deliveryTriggers.push(input.trigger);
     }
   });
+  return { eventIds, deliveryIds, deliveryEvents, deliveryEndpoints, deliveryTriggers };
+}
+
+/**
+ * Runs INSERT_EVENTS_SQL: one row per input, in input order; null when an idempotency key was taken by a
+ * concurrent publish (nothing was written).
+ */
+export async function writeEvents(
+  app: App,
+  inputs: readonly InsertEventInput[],
+): Promise<WrittenRow[] | null> {
+  const { eventIds, deliveryIds, deliveryEvents, deliveryEndpoints, deliveryTriggers } = fanOut(inputs);
   let rows: WrittenRow[];
   try {
     rows = await app.db.query<WrittenRow>(

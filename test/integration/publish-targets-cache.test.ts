@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../src/domain/app.js";
 import { writeCheckedEvent } from "../../src/domain/event-checked-writes.js";
 import { cachedTargets, TARGETS_CACHE_MAX, targetsScope } from "../../src/domain/event-targets.js";
 import { ok, startTestHookgate, type TestHookgate } from "../support/hookgate.js";
@@ -16,6 +17,31 @@ const UPDATE_TYPE = `mutation($id: ID!, $input: UpdateEventTypeInput!) {
 const UPDATE_ENDPOINT = `mutation($id: ID!, $input: UpdateEndpointInput!) {
   updateEndpoint(id: $id, input: $input) { __typename ... on Error { message } } }`;
 const DELETE_ENDPOINT = `mutation($id: ID!) { deleteEndpoint(id: $id) { __typename ... on Error { message } } }`;
+
+/**
+ * Runs fn while recording the name (or first 40 characters) of every statement app.db runs, then puts the
+ * database's own query back.
+ */
+async function recordingStatements<T>(app: App, fn: (statements: string[]) => Promise<T>): Promise<T> {
+  const statements: string[] = [];
+  const query = app.db.query;
+  const recording = <R>(sql: string, params?: unknown[], prepareAs?: string) => {
+    statements.push(prepareAs ?? sql.trim().slice(0, 40));
+    return query.call<typeof app.db, [string, unknown[] | undefined, string | undefined], Promise<R[]>>(
+      app.db,
+      sql,
+      params,
+      prepareAs,
+    );
+  };
+  (app.db as { query: typeof query }).query = recording;
+  try {
+    return await fn(statements);
+  } finally {
+    (app.db as { query: typeof query }).query = query;
+  }
+}
+const INSERT_CHECKED = "hookgate_insert_checked_events";
 
 describe("publishEvent's cache of event types and endpoints", () => {
   let h: TestHookgate;
@@ -106,30 +132,16 @@ describe("publishEvent's cache of event types and endpoints", () => {
     ];
     await publish(h, "cache.together", { n: -1 }); // fills the cache
     const app = h.hookgate.app;
-    const query = app.db.query;
-    let inserts = 0;
-    const counting = <T>(sql: string, params?: unknown[], prepareAs?: string) => {
-      if (prepareAs === "hookgate_insert_checked_events") inserts++;
-      return query.call<typeof app.db, [string, unknown[] | undefined, string | undefined], Promise<T[]>>(
-        app.db,
-        sql,
-        params,
-        prepareAs,
-      );
-    };
-    (app.db as { query: typeof query }).query = counting;
     const n = 40;
-    let results: any[];
-    try {
-      results = await Promise.all([
+    const { results, inserts } = await recordingStatements(app, async (statements) => ({
+      results: (await Promise.all([
         ...Array.from({ length: n }, (_, i) => publish(h, "cache.together", { n: i })),
         // Two publishes of one key in the same crowd: one event, both get it.
         publish(h, "cache.together", { k: 1 }, { idempotencyKey: "together-key" }),
         publish(h, "cache.together", { k: 1 }, { idempotencyKey: "together-key" }),
-      ]);
-    } finally {
-      (app.db as { query: typeof query }).query = query;
-    }
+      ])) as any[],
+      inserts: statements.filter((s) => s === INSERT_CHECKED).length,
+    }));
     expect(results.every((r) => r.__typename === "PublishEventPayload" && r.deliveryCount === 2)).toBe(true);
     expect(results.slice(0, n).map((r) => r.event.payload.n)).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(new Set(results.slice(0, n).map((r) => r.event.id)).size).toBe(n);
@@ -158,22 +170,9 @@ describe("publishEvent's cache of event types and endpoints", () => {
     await lookup(root!, "cache.queue");
     const found = await lookup(root!, "cache.queue");
     expect(found.cached).toBeDefined();
-    const query = app.db.query;
-    let inserts = 0;
-    const counting = <T>(sql: string, params?: unknown[], prepareAs?: string) => {
-      if (prepareAs === "hookgate_insert_checked_events") inserts++;
-      return query.call<typeof app.db, [string, unknown[] | undefined, string | undefined], Promise<T[]>>(
-        app.db,
-        sql,
-        params,
-        prepareAs,
-      );
-    };
-    (app.db as { query: typeof query }).query = counting;
-    let outcomes: Awaited<ReturnType<typeof writeCheckedEvent>>[];
-    try {
-      // Ten writes in one tick: the first starts a statement, the nine others wait and share the next.
-      outcomes = await Promise.all(
+    // Ten writes in one tick: the first starts a statement, the nine others wait and share the next.
+    const { outcomes, inserts } = await recordingStatements(app, async (statements) => ({
+      outcomes: await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           writeCheckedEvent(app, {
             tenantId: root!.id,
@@ -186,10 +185,9 @@ describe("publishEvent's cache of event types and endpoints", () => {
             check: { cached: found.cached!, scope: targetsScope(root!, "cache.queue") },
           }),
         ),
-      );
-    } finally {
-      (app.db as { query: typeof query }).query = query;
-    }
+      ),
+      inserts: statements.filter((s) => s === INSERT_CHECKED).length,
+    }));
     expect(inserts).toBe(2);
     const fanout = found.endpointIds.length;
     expect(outcomes.every((o) => o !== null && o !== "stale" && o.delivery_count === fanout)).toBe(true);
@@ -204,19 +202,7 @@ describe("publishEvent's cache of event types and endpoints", () => {
 
   it("saves publishEvent's lookup round trip; holds at most TARGETS_CACHE_MAX (tenant, type) entries", async () => {
     const app = h.hookgate.app;
-    const statements: string[] = [];
-    const query = app.db.query;
-    const recording = <T>(sql: string, params?: unknown[], prepareAs?: string) => {
-      statements.push(prepareAs ?? sql.trim().slice(0, 40));
-      return query.call<typeof app.db, [string, unknown[] | undefined, string | undefined], Promise<T[]>>(
-        app.db,
-        sql,
-        params,
-        prepareAs,
-      );
-    };
-    (app.db as { query: typeof query }).query = recording;
-    try {
+    await recordingStatements(app, async (statements) => {
       await createEventType(h, "cache.trips");
       await createEndpoint(h, "http://127.0.0.1:9/r", { events: ["cache.trips"] });
       const traced = async (fn: () => Promise<unknown>) => {
@@ -227,7 +213,7 @@ describe("publishEvent's cache of event types and endpoints", () => {
       const first = await traced(() => publish(h, "cache.trips", { n: 1 }));
       expect(first).toEqual(["hookgate_publish_targets", "hookgate_insert_event"]);
       const second = await traced(() => publish(h, "cache.trips", { n: 2 }));
-      expect(second).toEqual(["hookgate_insert_checked_events"]);
+      expect(second).toEqual([INSERT_CHECKED]);
 
       // Fill the cache past its bound with other types: the first entry is evicted and read again.
       const [root] = await app.db.query<{ id: string; path: string }>(
@@ -250,8 +236,6 @@ describe("publishEvent's cache of event types and endpoints", () => {
       expect(reads()).toEqual([]);
       await lookup(root!, "cache.fill1");
       expect(reads()).toEqual(["hookgate_publish_targets"]);
-    } finally {
-      (app.db as { query: typeof query }).query = query;
-    }
+    });
   }, 60_000);
 });
