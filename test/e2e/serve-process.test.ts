@@ -78,8 +78,10 @@ describe(`hookgate serve as a process (${TEST_DB})`, () => {
     expect(key, p.stderr()).toBeDefined();
     expect(p.stdout()).not.toContain(key!);
 
-    const ready = await fetch(`${url}/ready`);
-    expect(ready.status).toBe(200);
+    // On PostgreSQL the dispatcher's LISTEN connection may still be opening: ready soon, not at once.
+    await expect
+      .poll(async () => (await fetch(`${url}/ready`)).status, { timeout: 10_000, interval: 50 })
+      .toBe(200);
     const res = await fetch(`${url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },

@@ -14,6 +14,10 @@ describe("server foundation", () => {
     const health = await fetch(`${h.url}/health`);
     expect(health.status).toBe(200);
     expect(health.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    // On PostgreSQL the dispatcher's LISTEN connection may still be opening: ready soon, not at once.
+    await expect
+      .poll(async () => (await fetch(`${h.url}/ready`)).status, { timeout: 10_000, interval: 50 })
+      .toBe(200);
     const ready = await fetch(`${h.url}/ready`, { headers: { "x-request-id": "my-trace-1" } });
     expect(await ready.json()).toEqual({ status: "ready", database: { reachable: true, listening: true } });
     expect(ready.headers.get("x-request-id")).toBe("my-trace-1");
