@@ -76,6 +76,13 @@ describe("hookgate client commands", { timeout: 180_000 }, () => {
     expect(JSON.parse(one.stdout)).toHaveLength(1);
     const oneTable = await cli(["tenants", "list", "--limit", "1"]);
     expect(oneTable.stderr).toBe(`showing 1 of ${json.length} tenants (--limit <n> or --all for more)\n`);
+    // A list with nothing in it says so (the new tenant has no endpoints yet).
+    const empty = await cli(["endpoints", "list", "--tenant", tenant.id]);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/│ id\s.*\n.*\n│ \(none\)\s+│\n/s);
+    expect(JSON.parse((await cli(["endpoints", "list", "--tenant", tenant.id, "--json"])).stdout)).toEqual(
+      [],
+    );
   });
 
   it("keys list (never the key) and keys revoke", async () => {

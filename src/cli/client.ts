@@ -83,6 +83,8 @@ export async function printRows(
   }
   const table = await newTable(columns);
   for (const row of rows) table.push(columns.map((c) => formatCell(row[c])));
+  // An empty list says so, rather than a header alone that reads like a failed command.
+  if (rows.length === 0) table.push([{ colSpan: columns.length, content: "(none)" }]);
   process.stdout.write(`${table.toString()}\n`);
 }
 
