@@ -42,10 +42,25 @@ ON CONFLICT (key) DO UPDATE SET
   window_start = CASE WHEN r.window_start + 1000 > excluded.window_start THEN r.window_start ELSE excluded.window_start END
 RETURNING r.granted, (r.window_start + 1000 - (SELECT ms FROM w))::int AS reset_ms`;
 
-class PostgresRateWindows implements RateWindows {
-  private readonly held = new Map<string, { left: number; until: number }>();
+// Windows that ended a minute ago or more: a later take of their key starts a new window anyway, so the
+// row only takes room (keys of deleted endpoints and revoked API keys would stay for good).
+const PRUNE_SQL = `
+DELETE FROM rate_limit_windows
+WHERE window_start < floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 60000`;
 
-  constructor(private readonly db: Database) {}
+/** How often a process removes ended windows (on its first take, then at most this often). */
+export const RATE_WINDOWS_PRUNE_INTERVAL_MS = 600_000;
+
+export class PostgresRateWindows implements RateWindows {
+  private readonly held = new Map<string, { left: number; until: number }>();
+  private nextPrune = 0;
+  /** The last prune started (tests wait for it). */
+  pruned: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Database,
+    private readonly pruneIntervalMs = RATE_WINDOWS_PRUNE_INTERVAL_MS,
+  ) {}
 
   async takeOne(key: string, limit: number): Promise<RateTake> {
     const now = Date.now();
@@ -61,6 +76,14 @@ class PostgresRateWindows implements RateWindows {
   }
 
   async take(key: string, limit: number, want = 1): Promise<RateTake> {
+    if (Date.now() >= this.nextPrune) {
+      this.nextPrune = Date.now() + this.pruneIntervalMs;
+      // Off the take's path; a failed prune is simply tried again next interval.
+      this.pruned = this.db.query(PRUNE_SQL).then(
+        () => {},
+        () => {},
+      );
+    }
     const [row] = await this.db.query<{ granted: number; reset_ms: number }>(
       TAKE_SQL,
       [key, want, limit],
