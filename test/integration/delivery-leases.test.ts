@@ -92,7 +92,7 @@ describe("leases, crashes and graceful stop", () => {
       await untilSubscribed(liveUpdates(h.hookgate.app.db), 1);
       const { rx, release } = await holdingReceiver();
       const { deliveryId } = await publishOne(rx.url);
-      await dispatcher({ leaseMs: 5000, retryScheduleMs: [60_000] });
+      await dispatcher({ retryScheduleMs: [60_000] });
       await rx.waitFor(1);
       const read = async () =>
         ok(
@@ -111,7 +111,7 @@ describe("leases, crashes and graceful stop", () => {
       expect(after.status).toBe("RETRYING");
       expect(after.leaseExpiresAt).toBeNull();
       expect(Date.parse(after.nextAttemptAt)).toBe(new Date(retrying.next_attempt_at).getTime());
-      // About a minute ahead (the schedule's first retry, with jitter), not the lease's 5 s.
+      // About a minute ahead (the schedule's first retry, with jitter), not the lease's end.
       expect(Date.parse(after.nextAttemptAt) - Date.now()).toBeGreaterThan(30_000);
 
       const updates = (await live.results.take(3, 10_000)).map((r) => r.data!.deliveryUpdated.delivery);
@@ -147,7 +147,7 @@ describe("leases, crashes and graceful stop", () => {
     await a.crash(); // no release, no attempt written
     expect((await deliveryRow(h, deliveryId)).status).toBe("SENDING");
 
-    await dispatcher({ leaseMs: 5000 }, undefined, "worker-b");
+    await dispatcher({}, undefined, "worker-b");
     const [, second] = await rx.waitFor(2, 10_000);
     release(1, 200);
     const done = await waitForStatus(h, deliveryId, "SUCCEEDED");
@@ -166,7 +166,7 @@ describe("leases, crashes and graceful stop", () => {
     // Lease shorter than the attempt timeout, on purpose: the attempt outlives its lease.
     const a = await dispatcher({ leaseMs: 1000, attemptTimeoutMs: 8000 }, undefined, "slow-a");
     await rx.waitFor(1);
-    await dispatcher({ leaseMs: 5000 }, undefined, "fast-b");
+    await dispatcher({}, undefined, "fast-b");
     await rx.waitFor(2, 10_000);
     release(1, 200); // B's attempt succeeds
     await waitForStatus(h, deliveryId, "SUCCEEDED");
