@@ -49,7 +49,7 @@ DELETE FROM rate_limit_windows
 WHERE window_start < floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 60000`;
 
 /** How often a process removes ended windows (on its first take, then at most this often). */
-export const RATE_WINDOWS_PRUNE_INTERVAL_MS = 600_000;
+const RATE_WINDOWS_PRUNE_INTERVAL_MS = 600_000;
 
 export class PostgresRateWindows implements RateWindows {
   private readonly held = new Map<string, { left: number; until: number }>();
