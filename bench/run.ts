@@ -286,12 +286,15 @@ async function main() {
           gql = new Gql(hg.origin, hg.adminKey, 16);
         }
         await warmup();
-        const empty = await E.throughput(
-          gql!,
-          receiver,
-          sizes.throughputDeliveries,
-          "throughput before the old deliveries",
-        );
+        // Each side with its statements, so that what history costs shows per statement.
+        const measured = async (label: string) => {
+          const stmts = await statementMeter(pgInfo?.url);
+          const r = await E.throughput(gql!, receiver, sizes.throughputDeliveries, label);
+          const statements = await stmts.read(r.deliveries);
+          logStatements(label, statements);
+          return { ...r, statements };
+        };
+        const empty = await measured("throughput before the old deliveries");
         await stopHookgate();
         const seeded = await seed({
           kind: "old",
@@ -323,12 +326,7 @@ async function main() {
         );
         gql = new Gql(hg.origin, hg.adminKey, 16);
         await warmup();
-        const r = await E.throughput(
-          gql,
-          receiver,
-          sizes.throughputDeliveries,
-          `throughput with ${sizes.oldDeliveries} old deliveries`,
-        );
+        const r = await measured(`throughput with ${sizes.oldDeliveries} old deliveries`);
         details.growth = { seedMs: round(seeded.ms), full: r, empty };
         result.growth = {
           emptyPerSec: round(empty.perSec, 0),
