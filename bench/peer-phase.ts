@@ -13,9 +13,14 @@
  * rounds' deliveries in the table (succeeded, out of the due index); the peer deletes its jobs.
  */
 import path from "node:path";
-import pg from "pg";
 import { cpuMeter } from "./lib/cpu.js";
-import { type StatementCost, statementMeter, type TableUpdates, tableUpdateMeter } from "./lib/pg-stats.js";
+import {
+  maintain,
+  type StatementCost,
+  statementMeter,
+  type TableUpdates,
+  tableUpdateMeter,
+} from "./lib/pg-stats.js";
 import type { Child } from "./lib/procs.js";
 import { spawnNode } from "./lib/procs.js";
 import { nowMs, RpcClient } from "./lib/rpc.js";
@@ -117,16 +122,6 @@ function medianRound(rounds: PeerRound[], ratio: (r: PeerRound) => number | null
   return rated.find((r) => ratio(r) === m) ?? rounds[0];
 }
 
-async function vacuum(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("VACUUM ANALYZE");
-  } finally {
-    await client.end();
-  }
-}
-
 function ratioOf(a: SenderResult, b: SenderResult): number | null {
   return a.perSec && b.perSec ? round(a.perSec / b.perSec, 3) : null;
 }
@@ -187,7 +182,7 @@ async function graphileWorker(ctx: PeerContext, n: number, attemptLog: boolean):
     // Like Hookgate's backlog (bench/seed.ts): without it, a later round's fetches wade through the dead
     // versions of the jobs the round before deleted (one round ran at 689/s with 1,250 µs of PostgreSQL
     // CPU per job, against 6,012/s and 79 µs in the round before it).
-    await vacuum(pg.url);
+    await maintain(pg.url, "VACUUM ANALYZE");
     await ctx.receiver.call("reset");
     const stmts = await statementMeter(pg.url);
     const cpu = cpuMeter({

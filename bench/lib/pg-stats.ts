@@ -91,3 +91,17 @@ export async function statementMeter(url: string | undefined) {
     },
   };
 }
+
+/**
+ * Runs one maintenance statement (VACUUM ANALYZE, CHECKPOINT) on its own connection, so that a measured
+ * run starts from the same state of the cluster as the run it is compared with.
+ */
+export async function maintain(url: string, sql: "VACUUM ANALYZE" | "CHECKPOINT"): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
