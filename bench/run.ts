@@ -287,9 +287,8 @@ async function main() {
         }
         await warmup();
         // Each side with its statements, so that what history costs shows per statement. A CHECKPOINT
-        // first: seeding writes ~1 GB of WAL, and the checkpoint it sets off would otherwise land in the
-        // full side's run, whose every first write to a page then also logs the whole page (in one run its
-        // completion wrote 9.1 KB of WAL per delivery against 1.6 KB on the empty side).
+        // first, so that neither side starts with one pending from the work before it (seeding writes
+        // ~1 GB of WAL).
         const measured = async (label: string) => {
           if (pgInfo) await maintain(pgInfo.url, "CHECKPOINT");
           const stmts = await statementMeter(pgInfo?.url);
