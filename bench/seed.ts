@@ -2,9 +2,12 @@
  * Bulk rows for the growth and memory phases, written straight into the tables with generate_series while
  * Hookgate is stopped (its own process owns a PGlite data dir while it runs). Started by bench/run.ts:
  *
- *   old:     COUNT succeeded deliveries (with one attempt each, request body and headers as Hookgate stores
- *            them) spread over the last 30 days across the given endpoints: "history" that every query on
- *            deliveries/attempts has to live with.
+ *   old:     COUNT succeeded deliveries (with one attempt each, as the dispatcher stores it: redacted request
+ *            headers, no request body, since the event holds the envelope) spread over the last 30 days across
+ *            the given endpoints: "history" that every query on deliveries/attempts has to live with. Attempts
+ *            with a body would leave gaps in their pages that later, smaller attempts fill: every new attempt
+ *            then lands on an old page (a full-page image in the WAL after each checkpoint), which the
+ *            dispatcher's own history never does.
  *   backlog: COUNT deliveries due now (PENDING, next_attempt_at = now()) to the given endpoints, whose
  *            receiver is down.
  *
@@ -12,7 +15,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { envelope, samplePayload } from "./lib/payload.js";
+import { samplePayload } from "./lib/payload.js";
 import { nowMs, serveRpc } from "./lib/rpc.js";
 
 interface Params {
@@ -50,7 +53,6 @@ async function seed(p: Params): Promise<{ ms: number; rows: number }> {
     const tenant: string = rows[0].tenant_id;
     const fanout = p.endpointIds.length;
     const payload = JSON.stringify(samplePayload(1, Date.now()));
-    const body = envelope("evt_seed", p.eventType, JSON.parse(payload));
     const headers = JSON.stringify({
       "content-type": "application/json",
       "user-agent": "Hookgate/0.1.0",
@@ -102,10 +104,10 @@ async function seed(p: Params): Promise<{ ms: number; rows: number }> {
                                  request_body, response_code, response_body, duration_ms, created_at)
            SELECT 'att_${ev}' || lpad(g::text, 10, '0'), 'dlv_${ev}' || lpad(g::text, 10, '0'),
                   ($1::text[])[1 + g % $2::int], 1, 'http://127.0.0.1/old', 'SUCCEEDED', 'SCHEDULED', $3::jsonb,
-                  $4, 200, '', 3 + g % 40,
-                  now() - interval '30 days' + g * interval '1 millisecond' * (2592000000 / $5::float8)
-           FROM generate_series($6::int, $7::int) g`,
-          [p.endpointIds, fanout, headers, body, span, from, to],
+                  NULL, 200, '', 3 + g % 40,
+                  now() - interval '30 days' + g * interval '1 millisecond' * (2592000000 / $4::float8)
+           FROM generate_series($5::int, $6::int) g`,
+          [p.endpointIds, fanout, headers, span, from, to],
         );
       } else {
         await exec(
