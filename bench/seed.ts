@@ -6,8 +6,8 @@
  *            headers, no request body, since the event holds the envelope) spread over the last 30 days across
  *            the given endpoints: "history" that every query on deliveries/attempts has to live with. Attempts
  *            with a body would leave gaps in their pages that later, smaller attempts fill: every new attempt
- *            then lands on an old page (a full-page image in the WAL after each checkpoint), which the
- *            dispatcher's own history never does.
+ *            then lands on an old page (a full-page image in the WAL after each checkpoint), which
+ *            attempts all written the same way do not.
  *   backlog: COUNT deliveries due now (PENDING, next_attempt_at = now()) to the given endpoints, whose
  *            receiver is down.
  *
