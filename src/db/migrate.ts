@@ -72,19 +72,11 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<Migra
   const result: MigrateResult = { applied: [], modified: [] };
   await withAdvisoryLock(db, async (run) => {
     await run(CREATE_MIGRATIONS_TABLE);
-    const rows = await runQuery<AppliedRow>(
-      run,
-      `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
-    );
-    const done = new Map<string, AppliedRow>();
-    for (const row of rows) {
-      if (row.rolled_back_at) continue;
-      if (!row.finished_at) {
-        throw new MigrationError(
-          `migration ${row.migration_name} was started but never finished; resolve it (prisma migrate resolve) before starting Hookgate`,
-        );
-      }
-      done.set(row.migration_name, row);
+    const { done, unfinished } = finishedMigrations(await runQuery<AppliedRow>(run, APPLIED_SQL));
+    if (unfinished) {
+      throw new MigrationError(
+        `migration ${unfinished} was started but never finished; resolve it (prisma migrate resolve) before starting Hookgate`,
+      );
     }
     for (const m of migrations) {
       const prev = done.get(m.name);
@@ -120,20 +112,14 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<Migra
 async function checkUpToDate(db: Database, migrations: Migration[]): Promise<MigrateResult | undefined> {
   let rows: AppliedRow[];
   try {
-    rows = await db.query<AppliedRow>(
-      `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
-    );
+    rows = await db.query<AppliedRow>(APPLIED_SQL);
   } catch (err) {
     // 42P01: no _prisma_migrations yet (a new database).
     if ((err as { code?: unknown }).code === "42P01") return undefined;
     throw err;
   }
-  const done = new Map<string, AppliedRow>();
-  for (const row of rows) {
-    if (row.rolled_back_at) continue;
-    if (!row.finished_at) return undefined;
-    done.set(row.migration_name, row);
-  }
+  const { done, unfinished } = finishedMigrations(rows);
+  if (unfinished) return undefined;
   const modified: string[] = [];
   for (const m of migrations) {
     const prev = done.get(m.name);
@@ -141,6 +127,19 @@ async function checkUpToDate(db: Database, migrations: Migration[]): Promise<Mig
     if (prev.checksum !== m.checksum) modified.push(m.name);
   }
   return { applied: [], modified };
+}
+
+const APPLIED_SQL = `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`;
+
+/** The finished migrations by name (rolled-back rows left out), or the first one started and never finished. */
+function finishedMigrations(rows: AppliedRow[]): { done: Map<string, AppliedRow>; unfinished?: string } {
+  const done = new Map<string, AppliedRow>();
+  for (const row of rows) {
+    if (row.rolled_back_at) continue;
+    if (!row.finished_at) return { done, unfinished: row.migration_name };
+    done.set(row.migration_name, row);
+  }
+  return { done };
 }
 
 /** Names of migrations not yet applied (for /ready). */

@@ -2,7 +2,7 @@
  * publishEvent's write when its targets came from the publish cache (event-targets.ts cachedTargets), with
  * concurrent publishes of one (tenant, type) coalesced into one statement: while a statement of that cache
  * entry is running, the publishes that arrive wait and then go together in the next one (at most
- * PUBLISH_BATCH_MAX). A publish alone is written at once; under load, many share one statement and one
+ * COALESCE_MAX). A publish alone is written at once; under load, many share one statement and one
  * commit (each still answers after the commit that made its own event durable). Each event is its own
  * outcome: written, a taken idempotency key (null), or stale targets ("stale"); and a statement that fails
  * as a whole is retried event by event, so that no publish fails for another's sake.
@@ -68,7 +68,11 @@ interface Waiting {
 }
 
 /** Per cache entry (one tenant and type): whether a statement is running, and who waits for the next. */
-const groups = new WeakMap<CachedTargets, { running: boolean; waiting: Waiting[] }>();
+interface Group {
+  running: boolean;
+  waiting: Waiting[];
+}
+const groups = new WeakMap<CachedTargets, Group>();
 
 /**
  * Writes an event whose targets came from the publish cache (see above): its row; null when its
@@ -88,7 +92,7 @@ export function writeCheckedEvent(app: App, input: CheckedInput): Promise<Outcom
   });
 }
 
-async function drain(app: App, group: { running: boolean; waiting: Waiting[] }): Promise<void> {
+async function drain(app: App, group: Group): Promise<void> {
   group.running = true;
   try {
     while (group.waiting.length > 0) await writeTogether(app, group.waiting.splice(0, COALESCE_MAX));
